@@ -1,0 +1,25 @@
+"""The ``openlfr`` command: one Typer app, commands grouped in sibling modules."""
+
+from __future__ import annotations
+
+import typer
+
+from openlfr.cli import recognition
+from openlfr.cli.watchlists import watchlist_app
+
+app = typer.Typer(
+    name="openlfr",
+    help="Open, accountable live facial recognition.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(recognition.verify)
+app.command()(recognition.enrol)
+app.command()(recognition.identify)
+app.add_typer(watchlist_app, name="watchlist")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Privacy machinery: encryption at rest, retention, redaction."""

@@ -1,0 +1,70 @@
+"""onnxruntime sessions: symbolic input dims, provider choice, thread settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import onnxruntime as ort
+
+from openlfr.config import RuntimeConfig
+from openlfr.vision.weights import ModelFileError
+
+
+def providers_for(runtime: RuntimeConfig) -> list[str]:
+    """Execution providers in preference order for the configured device."""
+    available = set(ort.get_available_providers())
+    if runtime.device == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise RuntimeError(
+                "device 'cuda' requested but onnxruntime has no CUDA provider "
+                "(install onnxruntime-gpu)"
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if runtime.device == "auto" and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def load_session(
+    path: Path,
+    runtime: RuntimeConfig,
+    *,
+    symbolic_dims: dict[int, str] | None = None,
+) -> ort.InferenceSession:
+    """Load an ONNX model, making the named input dims of its first input symbolic.
+
+    Model files often fix their input shape (YuNet ``[1,3,640,640]``, SFace
+    ``[1,3,112,112]``); onnxruntime then refuses other sizes, so the fixed dims
+    (for example batch, height and width) are relabelled before the session is
+    built. ``symbolic_dims`` maps a dim index to its new name.
+    """
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # onnx raises several unrelated types for a bad file
+        raise ModelFileError(f"model file {path} is not a readable ONNX model: {exc}") from exc
+    # Old exporters (SFace 2021dec) list every weight as a graph input too,
+    # which stops onnxruntime folding constants; drop those inputs.
+    initialisers = {init.name for init in model.graph.initializer}
+    weight_inputs = [i for i in model.graph.input if i.name in initialisers]
+    for weight_input in weight_inputs:
+        model.graph.input.remove(weight_input)
+    if symbolic_dims:
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        for index, name in symbolic_dims.items():
+            dims[index].dim_param = name
+        # Output shapes recorded in the file would contradict the new inputs.
+        for output in model.graph.output:
+            for dim in output.type.tensor_type.shape.dim:
+                dim.dim_param = dim.dim_param or "d"
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if runtime.threads:
+        options.intra_op_num_threads = runtime.threads
+    options.inter_op_num_threads = 1
+    # Spinning threads fight OpenCV's and the decoder's threads on few cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(
+        model.SerializeToString(), sess_options=options, providers=providers_for(runtime)
+    )

@@ -1,0 +1,111 @@
+"""Face recognisers: align a detected face, then map crops to L2-normalised embeddings."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from pathlib import Path
+import cv2
+import numpy as np
+
+from openlfr.config import RuntimeConfig
+from openlfr.types import Detection, FloatArray, ImageArray
+from openlfr.vision.align import align_face
+from openlfr.vision.onnx_runtime import load_session
+
+
+def l2_normalise(vectors: np.ndarray) -> FloatArray:
+    """Rows scaled to unit length (a zero row stays zero rather than becoming NaN)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class FaceRecogniser(abc.ABC):
+    """Aligns faces and embeds aligned crops; cosine of two embeddings is the score."""
+
+    model_id: str
+    dim: int
+
+    @abc.abstractmethod
+    def crop(self, image: ImageArray, detection: Detection) -> ImageArray:
+        """The face cut from ``image`` and aligned the way this model expects."""
+
+    @abc.abstractmethod
+    def embed(self, crops: Sequence[ImageArray]) -> FloatArray:
+        """``(N, dim)`` float32 unit vectors for ``N`` aligned crops (``N`` may be 0)."""
+
+
+class OnnxRecogniser(FaceRecogniser):
+    """Any ONNX recogniser fed a five-point-aligned square crop (SFace, ArcFace, …)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        runtime: RuntimeConfig,
+        *,
+        model_id: str,
+        input_size: int = 112,
+        mean: float = 0.0,
+        std: float = 1.0,
+        rgb: bool = True,
+        max_batch: int = 32,
+    ) -> None:
+        self._session = load_session(model_path, runtime, symbolic_dims={0: "N"})
+        self._input_name = self._session.get_inputs()[0].name
+        self._output_name = self._session.get_outputs()[0].name
+        self.model_id = model_id
+        self.input_size = input_size
+        self._mean, self._std, self._rgb = np.float32(mean), np.float32(std), rgb
+        self._max_batch = max_batch
+        probe = np.zeros((1, input_size, input_size, 3), np.uint8)
+        self.dim = int(self._run(probe).shape[1])
+
+    def crop(self, image: ImageArray, detection: Detection) -> ImageArray:
+        return align_face(image, detection.landmarks, self.input_size)
+
+    def embed(self, crops: Sequence[ImageArray]) -> FloatArray:
+        if len(crops) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        batch = np.stack(crops)
+        out = [self._run(batch[i : i + self._max_batch]) for i in range(0, len(batch), self._max_batch)]
+        return l2_normalise(np.concatenate(out))
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        if batch.shape[1:3] != (self.input_size, self.input_size):
+            batch = np.stack([cv2.resize(c, (self.input_size, self.input_size)) for c in batch])
+        tensor = batch[..., ::-1] if self._rgb else batch
+        tensor = (tensor.astype(np.float32) - self._mean) / self._std
+        tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
+        result = self._session.run([self._output_name], {self._input_name: tensor})[0]
+        return np.asarray(result, dtype=np.float32).reshape(len(batch), -1)
+
+
+class DlibRecogniser(FaceRecogniser):
+    """dlib's public-domain ResNet (128-d), aligned by dlib's own 5-point predictor."""
+
+    CHIP_SIZE = 150
+
+    def __init__(self, resnet_path: Path, shape_path: Path) -> None:
+        import dlib  # optional extra: imported only when this pack is chosen
+
+        self._dlib = dlib
+        self._shape = dlib.shape_predictor(str(shape_path))
+        self._net = dlib.face_recognition_model_v1(str(resnet_path))
+        self.model_id = "dlib-resnet-v1"
+        self.dim = 128
+
+    def crop(self, image: ImageArray, detection: Detection) -> ImageArray:
+        dlib = self._dlib
+        rgb = np.ascontiguousarray(image[:, :, ::-1])
+        x1, y1, x2, y2 = (int(round(float(v))) for v in detection.box)
+        shape = self._shape(rgb, dlib.rectangle(x1, y1, x2, y2))
+        chip = dlib.get_face_chip(rgb, shape, size=self.CHIP_SIZE, padding=0.25)
+        return np.ascontiguousarray(np.asarray(chip)[:, :, ::-1], dtype=np.uint8)
+
+    def embed(self, crops: Sequence[ImageArray]) -> FloatArray:
+        if len(crops) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        chips = [np.ascontiguousarray(c[:, :, ::-1]) for c in crops]
+        descriptors = self._net.compute_face_descriptor(chips)
+        return l2_normalise(np.array([np.asarray(d) for d in descriptors]))

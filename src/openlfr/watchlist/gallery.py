@@ -1,0 +1,134 @@
+"""Exact cosine 1:N search over a watchlist's templates, swapped atomically."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from openlfr.types import Candidate, FloatArray, SearchResult
+
+
+class Gallery:
+    """An immutable, searchable snapshot of one watchlist's templates.
+
+    Every reference embedding of every subject is kept; a subject's score for a
+    probe is the best cosine over its templates. Searching is a single matrix
+    product, exact, and cheap for watchlist sizes up to a few hundred thousand
+    templates (``bench/search.py``).
+
+    Args:
+        subject_ids: one entry per template row, the subject that row belongs to.
+        templates: ``(M, D)`` unit vectors.
+        model_id: the embedding space the templates live in.
+    """
+
+    def __init__(self, subject_ids: Sequence[str], templates: FloatArray, model_id: str) -> None:
+        templates = np.asarray(templates, dtype=np.float32)
+        if templates.ndim != 2 or templates.shape[0] != len(subject_ids):
+            raise ValueError(
+                f"templates {templates.shape} do not match {len(subject_ids)} subject ids"
+            )
+        # Group rows by subject so per-subject maxima are one reduceat call.
+        order = np.argsort(np.asarray(subject_ids, dtype=object), kind="stable")
+        sorted_ids = [subject_ids[i] for i in order]
+        self._templates = np.ascontiguousarray(templates[order])
+        self._templates.setflags(write=False)
+        starts = [i for i in range(len(sorted_ids)) if i == 0 or sorted_ids[i] != sorted_ids[i - 1]]
+        self._starts = np.asarray(starts, dtype=np.intp)
+        self._subjects = tuple(sorted_ids[i] for i in starts)
+        self.model_id = model_id
+
+    @classmethod
+    def empty(cls, dim: int, model_id: str) -> Gallery:
+        return cls([], np.zeros((0, dim), np.float32), model_id)
+
+    @property
+    def dim(self) -> int:
+        return int(self._templates.shape[1])
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return self._subjects
+
+    @property
+    def template_count(self) -> int:
+        return int(self._templates.shape[0])
+
+    def __len__(self) -> int:
+        return len(self._subjects)
+
+    def subject_scores(self, probes: FloatArray) -> FloatArray:
+        """``(P, S)`` best cosine of each probe with each subject (columns as ``subjects``)."""
+        probes = np.atleast_2d(np.asarray(probes, dtype=np.float32))
+        if probes.shape[1] != self.dim:
+            raise ValueError(
+                f"probe dimension {probes.shape[1]} does not match the gallery's {self.dim} "
+                f"(model {self.model_id})"
+            )
+        if not self._subjects:
+            return np.zeros((probes.shape[0], 0), np.float32)
+        sims = probes @ self._templates.T
+        if len(self._starts) == self._templates.shape[0]:
+            return sims  # one template per subject: nothing to reduce
+        return np.asarray(np.maximum.reduceat(sims, self._starts, axis=1), dtype=np.float32)
+
+    def search(
+        self, probes: FloatArray, *, top_k: int = 5, threshold: float | None = None
+    ) -> list[SearchResult]:
+        """Best ``top_k`` subjects per probe, best first; only those ``>= threshold`` if given.
+
+        An empty gallery returns an empty result for every probe, not an error.
+        """
+        scores = self.subject_scores(probes)
+        results = []
+        k = min(top_k, scores.shape[1])
+        for row in scores:
+            top = _top_k_indices(row, k)
+            candidates = []
+            for rank, idx in enumerate(top, start=1):
+                score = float(row[idx])
+                if threshold is not None and score < threshold:
+                    break
+                candidates.append(Candidate(self._subjects[idx], score, rank))
+            results.append(SearchResult(tuple(candidates)))
+        return results
+
+
+def _top_k_indices(row: FloatArray, k: int) -> npt.NDArray[np.intp]:
+    if k <= 0:
+        return np.zeros((0,), np.intp)
+    if k < row.shape[0]:
+        part = np.argpartition(-row, k - 1)[:k]
+    else:
+        part = np.arange(row.shape[0])
+    return part[np.argsort(-row[part], kind="stable")]
+
+
+class LiveGallery:
+    """Holds the gallery that searches use now; replacing it is atomic.
+
+    A search takes one reference to the current snapshot and uses only it, so a
+    concurrent :meth:`replace` never shows a half-updated watchlist.
+    """
+
+    def __init__(self, gallery: Gallery) -> None:
+        self._gallery = gallery
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Gallery:
+        return self._gallery
+
+    def replace(self, gallery: Gallery) -> Gallery:
+        """Install ``gallery`` and return the one it replaced."""
+        with self._lock:
+            old, self._gallery = self._gallery, gallery
+        return old
+
+    def search(
+        self, probes: FloatArray, *, top_k: int = 5, threshold: float | None = None
+    ) -> list[SearchResult]:
+        return self._gallery.search(probes, top_k=top_k, threshold=threshold)

@@ -1,0 +1,86 @@
+"""Reading reference images safely: format sniffing, size limits, EXIF orientation."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from openlfr.types import ImageArray
+from openlfr.watchlist.rejections import ImageRejected, RejectionReason
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "WEBP", "TIFF"})
+
+# Recognisable image containers we do not accept, so the message can say so.
+_OTHER_IMAGE_SIGNATURES = {
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"\x00\x00\x00\x0cjP  ": "JPEG 2000",
+}
+
+
+def _sniff_other(data: bytes) -> str | None:
+    for signature, name in _OTHER_IMAGE_SIGNATURES.items():
+        if data.startswith(signature):
+            return name
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "HEIF/AVIF"
+    return None
+
+
+def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageArray:
+    """Decode ``data`` to a BGR ``uint8`` array, or raise :class:`ImageRejected`.
+
+    The size in pixels is read from the header before any pixel is decoded, so
+    an oversized or decompression-bomb file costs nothing. EXIF orientation is
+    applied (phone photos are often stored sideways).
+    """
+    if len(data) > max_bytes:
+        raise ImageRejected(
+            RejectionReason.TOO_LARGE_BYTES,
+            f"file is {len(data):,} bytes; the limit is {max_bytes:,}. Re-save it smaller.",
+        )
+    if not data:
+        raise ImageRejected(RejectionReason.NOT_AN_IMAGE, "file is empty")
+    other = _sniff_other(data)
+    if other:
+        raise ImageRejected(
+            RejectionReason.UNSUPPORTED_FORMAT,
+            f"{other} images are not supported; use JPEG, PNG, BMP, WebP or TIFF",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageRejected(
+            RejectionReason.NOT_AN_IMAGE, "not an image file (format not recognised)"
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(
+            RejectionReason.TOO_LARGE_PIXELS, f"image dimensions are too large ({exc})"
+        ) from exc
+    if image.format not in SUPPORTED_FORMATS:
+        raise ImageRejected(
+            RejectionReason.UNSUPPORTED_FORMAT,
+            f"{image.format} images are not supported; use JPEG, PNG, BMP, WebP or TIFF",
+        )
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            RejectionReason.TOO_LARGE_PIXELS,
+            f"image is {width}×{height} = {width * height:,} pixels; the limit is "
+            f"{max_pixels:,}. Downscale it.",
+        )
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        rgb = image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(
+            RejectionReason.CORRUPT,
+            f"{image.format} file is damaged or truncated and cannot be decoded ({exc})",
+        ) from exc
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
