@@ -18,7 +18,7 @@ from openlfr.services import Services, build_services
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts
 stdout = Console()
 
 

@@ -38,13 +38,13 @@ def verify(
     image_a: Path = typer.Argument(..., help="First photo."),
     image_b: Path = typer.Argument(..., help="Second photo."),
     threshold: float | None = typer.Option(
-        None, help="Decision threshold (cosine); default from configuration."
+        None, help="Decision threshold (cosine); default matching.verify_threshold."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Compare the main face of two photos (1:1): score and same-person decision."""
     svc = services()
-    t = svc.settings.matching.threshold if threshold is None else threshold
+    t = svc.settings.matching.verify_threshold if threshold is None else threshold
     face_a, n_a = _probe_face(svc, image_a)
     face_b, n_b = _probe_face(svc, image_b)
     score = float(face_a.embedding @ face_b.embedding)
@@ -66,7 +66,9 @@ def verify(
 
 def enrol(
     images: list[Path] = typer.Argument(..., help="Reference photos of the subject."),
-    watchlist: str = typer.Option(..., "--watchlist", "-w", help="Watchlist name (created if new)."),
+    watchlist: str = typer.Option(
+        ..., "--watchlist", "-w", help="Watchlist name (created if new)."
+    ),
     subject: str = typer.Option(..., "--subject", "-s", help="Subject reference."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
@@ -165,6 +167,6 @@ def identify(
     elif not candidates:
         stdout.print(f"no candidate at or above {t:.4f}")
     else:
-        for c in candidates:
-            mark = "" if c["score"] >= t else " (below threshold)"
-            stdout.print(f"{c['rank']:>3}. {c['subject']}  {c['score']:.4f}{mark}")
+        for c in result.candidates:
+            mark = "" if c.score >= t else " (below threshold)"
+            stdout.print(f"{c.rank:>3}. {c.subject_id}  {c.score:.4f}{mark}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -24,24 +26,32 @@ def _load(name: str) -> Watchlist:
 def list_watchlists(json_out: bool = typer.Option(False, "--json")) -> None:
     """Every stored watchlist with its subject and template counts."""
     svc = services()
-    rows = []
-    for name in svc.watchlists.names():
-        wl = svc.watchlists.load(name)
-        rows.append(
+    stored = [svc.watchlists.load(name) for name in svc.watchlists.names()]
+    if json_out:
+        emit_json(
             {
-                "name": name,
-                "subjects": len(wl.subjects),
-                "templates": wl.template_count,
-                "model": wl.model_id,
-                "created_at": wl.created_at.isoformat(),
+                "watchlists": [
+                    {
+                        "name": wl.name,
+                        "subjects": len(wl.subjects),
+                        "templates": wl.template_count,
+                        "model": wl.model_id,
+                        "created_at": wl.created_at.isoformat(),
+                    }
+                    for wl in stored
+                ]
             }
         )
-    if json_out:
-        emit_json({"watchlists": rows})
         return
     table = Table("name", "subjects", "templates", "model", "created")
-    for r in rows:
-        table.add_row(r["name"], str(r["subjects"]), str(r["templates"]), r["model"], r["created_at"])
+    for wl in stored:
+        table.add_row(
+            wl.name,
+            str(len(wl.subjects)),
+            str(wl.template_count),
+            wl.model_id,
+            wl.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     stdout.print(table)
 
 
@@ -72,8 +82,9 @@ def show(name: str, json_out: bool = typer.Option(False, "--json")) -> None:
         return
     stdout.print(f"[bold]{wl.name}[/]  model {wl.model_id}  {len(wl.subjects)} subject(s)")
     table = Table("subject", "templates", "sources")
-    for s in subjects:
-        table.add_row(s["subject"], str(len(s["templates"])), ", ".join(t["source"] for t in s["templates"]))
+    for subject in wl.subjects:
+        sources = ", ".join(Path(t.source_name).name for t in subject.templates)
+        table.add_row(subject.subject_id, str(len(subject.templates)), sources)
     stdout.print(table)
 
 

@@ -10,6 +10,7 @@ from openlfr.config.models import (
 )
 from openlfr.config.settings import (
     DEFAULT_THRESHOLD,
+    DEFAULT_VERIFY_THRESHOLD,
     EnrolmentConfig,
     MatchingConfig,
     Settings,
@@ -19,6 +20,7 @@ from openlfr.config.settings import (
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DEFAULT_VERIFY_THRESHOLD",
     "DetectorConfig",
     "DlibPackConfig",
     "EnrolmentConfig",

@@ -81,8 +81,16 @@ class DetectorConfig(_Strict):
         ge=0,
         le=7680,
         description=(
-            "Width the frame is resized to before detection (height keeps the aspect ratio). "
-            "0 = native resolution. YuNet finds faces down to about 10 px at its input scale."
+            "Width a wider frame is shrunk to before detection (height keeps the aspect ratio). "
+            "0 = native resolution. Narrower frames are used as they are unless "
+            "allow_upscale is set."
+        ),
+    )
+    allow_upscale: bool = Field(
+        default=False,
+        description=(
+            "Enlarge frames narrower than input_width. Helps only for faces below the "
+            "detector's smallest size (about 10 px between box edges at its input scale)."
         ),
     )
     score_threshold: float = Field(

@@ -47,17 +47,29 @@ class YuNetDetector(FaceDetector):
         if height == 0 or width == 0:
             return Detections.empty()
         target_w = self._config.input_width or width
+        if target_w > width and not self._config.allow_upscale:
+            target_w = width
         scale = target_w / width
         target_h = max(1, round(height * scale))
-        resized = image if scale == 1.0 else cv2.resize(
-            image, (target_w, target_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = (
+            image
+            if scale == 1.0
+            else cv2.resize(
+                image,
+                (target_w, target_h),
+                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            )
         )
         pad_h = -(-target_h // 32) * 32
         pad_w = -(-target_w // 32) * 32
         blob = np.zeros((1, 3, pad_h, pad_w), np.float32)
         blob[0, :, :target_h, :target_w] = resized.transpose(2, 0, 1)
         outputs = dict(
-            zip(self._output_names, self._session.run(self._output_names, {self._input_name: blob}), strict=True)
+            zip(
+                self._output_names,
+                self._session.run(self._output_names, {self._input_name: blob}),
+                strict=True,
+            )
         )
         boxes, landmarks, scores = self._decode(outputs, pad_h, pad_w)
         if scores.size == 0:

@@ -51,7 +51,9 @@ def pose_from_landmarks(landmarks: np.ndarray) -> tuple[float, float, float]:
         pitch = 90.0
     else:
         share = float(nose_r[1] / mouth_r[1])
-        pitch = math.degrees(math.asin(float(np.clip((share - _FRONTAL_NOSE_SHARE) / 0.5, -1.0, 1.0))))
+        pitch = math.degrees(
+            math.asin(float(np.clip((share - _FRONTAL_NOSE_SHARE) / 0.5, -1.0, 1.0)))
+        )
     return yaw, pitch, roll
 
 

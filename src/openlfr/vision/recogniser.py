@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -68,7 +69,9 @@ class OnnxRecogniser(FaceRecogniser):
         if len(crops) == 0:
             return np.zeros((0, self.dim), np.float32)
         batch = np.stack(crops)
-        out = [self._run(batch[i : i + self._max_batch]) for i in range(0, len(batch), self._max_batch)]
+        out = [
+            self._run(batch[i : i + self._max_batch]) for i in range(0, len(batch), self._max_batch)
+        ]
         return l2_normalise(np.concatenate(out))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -98,7 +101,7 @@ class DlibRecogniser(FaceRecogniser):
     def crop(self, image: ImageArray, detection: Detection) -> ImageArray:
         dlib = self._dlib
         rgb = np.ascontiguousarray(image[:, :, ::-1])
-        x1, y1, x2, y2 = (int(round(float(v))) for v in detection.box)
+        x1, y1, x2, y2 = (round(float(v)) for v in detection.box)
         shape = self._shape(rgb, dlib.rectangle(x1, y1, x2, y2))
         chip = dlib.get_face_chip(rgb, shape, size=self.CHIP_SIZE, padding=0.25)
         return np.ascontiguousarray(np.asarray(chip)[:, :, ::-1], dtype=np.uint8)

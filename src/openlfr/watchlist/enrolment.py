@@ -149,4 +149,3 @@ def enrol(
         subject_templates=len(subject.templates) if subject else 0,
         created_watchlist=created,
     )
-

@@ -100,10 +100,8 @@ class Gallery:
 def _top_k_indices(row: FloatArray, k: int) -> npt.NDArray[np.intp]:
     if k <= 0:
         return np.zeros((0,), np.intp)
-    if k < row.shape[0]:
-        part = np.argpartition(-row, k - 1)[:k]
-    else:
-        part = np.arange(row.shape[0])
+    # argpartition finds the k best in linear time; only those k are sorted.
+    part = np.argpartition(-row, k - 1)[:k] if k < row.shape[0] else np.arange(row.shape[0])
     return part[np.argsort(-row[part], kind="stable")]
 
 

@@ -76,8 +76,7 @@ def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Ima
         )
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
-        rgb = image.convert("RGB")
+        rgb = ImageOps.exif_transpose(image).convert("RGB")
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected(
             RejectionReason.CORRUPT,

@@ -79,7 +79,9 @@ class LocalWatchlistStore(WatchlistStore):
     def save(self, watchlist: Watchlist) -> None:
         path = self._path(watchlist.name)
         self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        blob = self._cipher.seal(json.dumps(_encode(watchlist)).encode(), f"watchlist:{watchlist.name}")
+        blob = self._cipher.seal(
+            json.dumps(_encode(watchlist)).encode(), f"watchlist:{watchlist.name}"
+        )
         fd, tmp = tempfile.mkstemp(dir=self._root, prefix=".tmp-", suffix=self.SUFFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
