@@ -10,7 +10,7 @@ import pytest
 
 from onnx_builders import build_tiny_detector, build_tiny_recogniser
 from openlfr.config import DetectorConfig, OnnxPathsPackConfig, RuntimeConfig, Settings
-from openlfr.vision import ModelFileError, load_pack
+from openlfr.vision import ModelFileError, OnnxRecogniser, load_pack
 from openlfr.vision.weights import (
     SFACE_2021DEC,
     YUNET_2023MAR,
@@ -94,3 +94,15 @@ def test_pack_paths_come_from_the_environment(
     assert isinstance(settings.models, OnnxPathsPackConfig)
     pack = load_pack(settings.models, settings.detector, settings.runtime)
     assert pack.recogniser.dim == 64
+
+
+def test_both_recogniser_engines_give_the_same_embeddings() -> None:
+    rng = np.random.default_rng(3)
+    crops = [(rng.random((112, 112, 3)) * 255).astype(np.uint8) for _ in range(3)]
+    out = {}
+    for backend in ("onnxruntime", "opencv"):
+        recogniser = OnnxRecogniser(
+            SFACE_2021DEC.locate(), RuntimeConfig(recogniser_backend=backend), model_id="sface"
+        )
+        out[backend] = recogniser.embed(crops)
+    np.testing.assert_allclose(out["onnxruntime"], out["opencv"], atol=1e-4)

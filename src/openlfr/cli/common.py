@@ -19,7 +19,7 @@ EXIT_REJECTED = 1
 EXIT_USAGE = 2
 
 stderr = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts
-stdout = Console()
+stdout = Console(soft_wrap=True)
 
 
 def services() -> Services:

@@ -65,7 +65,16 @@ class RuntimeConfig(_Strict):
         default=0,
         ge=0,
         le=256,
-        description="Threads per model session; 0 lets onnxruntime use every core.",
+        description="Threads per model session; 0 lets the runtime use every core.",
+    )
+    recogniser_backend: Literal["auto", "onnxruntime", "opencv"] = Field(
+        default="auto",
+        description=(
+            "Engine that runs the recogniser. 'auto': onnxruntime on a GPU, else OpenCV's DNN "
+            "module, which ran SFace about 1.8× faster than onnxruntime on this project's "
+            "2-core CPU (bench/recognition.py); falls back to onnxruntime for a model "
+            "OpenCV cannot load."
+        ),
     )
 
 

@@ -95,7 +95,7 @@ class MatchingConfig(_Strict):
         le=1.0,
         description=(
             "Cosine similarity at or above which a candidate is reported. Raising it lowers "
-            "false alerts (FPIR) and raises misses (FNIR); see docs/scores.md."
+            "false alerts (FPIR) and raises misses (FNIR); see docs/recognition.md."
         ),
     )
     verify_threshold: float = Field(

@@ -12,7 +12,7 @@ import numpy as np
 from openlfr.config import RuntimeConfig
 from openlfr.types import Detection, FloatArray, ImageArray
 from openlfr.vision.align import align_face
-from openlfr.vision.onnx_runtime import load_session
+from openlfr.vision.runners import recogniser_runner
 
 
 def l2_normalise(vectors: np.ndarray) -> FloatArray:
@@ -52,9 +52,7 @@ class OnnxRecogniser(FaceRecogniser):
         rgb: bool = True,
         max_batch: int = 32,
     ) -> None:
-        self._session = load_session(model_path, runtime, symbolic_dims={0: "N"})
-        self._input_name = self._session.get_inputs()[0].name
-        self._output_name = self._session.get_outputs()[0].name
+        self._runner = recogniser_runner(model_path, runtime)
         self.model_id = model_id
         self.input_size = input_size
         self._mean, self._std, self._rgb = np.float32(mean), np.float32(std), rgb
@@ -80,8 +78,7 @@ class OnnxRecogniser(FaceRecogniser):
         tensor = batch[..., ::-1] if self._rgb else batch
         tensor = (tensor.astype(np.float32) - self._mean) / self._std
         tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
-        result = self._session.run([self._output_name], {self._input_name: tensor})[0]
-        return np.asarray(result, dtype=np.float32).reshape(len(batch), -1)
+        return self._runner.run(tensor).reshape(len(batch), -1)
 
 
 class DlibRecogniser(FaceRecogniser):
