@@ -27,7 +27,10 @@ def test_kit_watchlist_finds_listed_people_and_ignores_others(services: Services
     threshold = services.settings.matching.threshold
     probes = [i for i in images if i.role != "watchlist"]
     vectors = np.stack(
-        [services.quality_gate.template_for(p.path.read_bytes(), p.path.name).embedding for p in probes]
+        [
+            services.quality_gate.template_for(p.path.read_bytes(), p.path.name).embedding
+            for p in probes
+        ]
     )
     for probe, result in zip(probes, gallery.search(vectors, threshold=threshold), strict=True):
         if probe.role == "probe":

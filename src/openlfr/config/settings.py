@@ -20,8 +20,9 @@ from openlfr.config.models import (
     SFacePackConfig,
 )
 
-# Chosen from the lfw-dev 1:N open-set measurement in docs/scores.md; see there.
-DEFAULT_THRESHOLD = 0.5
+# Chosen from the lfw-dev measurements in docs/recognition.md; see there.
+DEFAULT_THRESHOLD = 0.55  # 1:N watchlist search (alerts)
+DEFAULT_VERIFY_THRESHOLD = 0.40  # 1:1 comparison of two photos
 
 
 def default_home() -> Path:
