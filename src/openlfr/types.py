@@ -174,3 +174,93 @@ class SearchResult:
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A face followed across frames, as matched in the latest frame.
+
+    Attributes:
+        track_id: unique within its camera, counting from 1.
+        camera_id: the camera it was seen by.
+        box: ``(4,)`` float32 ``x1, y1, x2, y2`` of the detection matched in this frame.
+        det_index: row of this frame's :class:`Detections` that belongs to the track.
+        score: that detection's confidence.
+        hits: frames in which the track has been matched so far.
+        first_seen_at: capture time of its first frame, seconds since the epoch.
+        last_seen_at: capture time of this frame.
+    """
+
+    track_id: int
+    camera_id: str
+    box: FloatArray
+    det_index: int
+    score: float
+    hits: int
+    first_seen_at: float
+    last_seen_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One recognition attempt on a track: a best-shot crop embedded and searched.
+
+    Holds no pixels and no embedding, only what the decision needs.
+
+    Attributes:
+        camera_id: the camera.
+        track_id: the track the crop belongs to.
+        seq: sequence number of the frame the crop was cut from.
+        captured_at: that frame's capture time, seconds since the epoch.
+        quality: the crop's quality measures.
+        quality_score: the crop's overall quality in ``[0, 1]`` (how best shots are ranked).
+        candidate: the best watchlist subject for the crop whatever its score, or
+            ``None`` when the watchlist is empty.
+    """
+
+    camera_id: str
+    track_id: int
+    seq: int
+    captured_at: float
+    quality: FaceQuality
+    quality_score: float
+    candidate: Candidate | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A decision that a track matches a watchlist subject.
+
+    Attributes:
+        alert_id: unique identifier (UUID4 hex).
+        camera_id: the camera.
+        track_id: the track that matched.
+        subject_id: the watchlist subject.
+        score: the best cosine similarity among the agreeing looks.
+        threshold: the threshold in force when it was raised.
+        captured_at: capture time of the probe crop's frame, seconds since the epoch.
+        emitted_at: when the pipeline raised it, seconds since the epoch.
+        probe: the agreeing look's crop with the highest score (aligned face, its
+            detection in frame pixels and its quality).
+        looks: the agreeing looks that led to it, oldest first.
+        watchlist: the watchlist's name.
+        model_id: the embedding model that produced the scores.
+    """
+
+    alert_id: str
+    camera_id: str
+    track_id: int
+    subject_id: str
+    score: float
+    threshold: float
+    captured_at: float
+    emitted_at: float
+    probe: FaceCrop
+    looks: tuple[Look, ...]
+    watchlist: str
+    model_id: str
+
+    @property
+    def latency_s(self) -> float:
+        """Seconds from the capture of the deciding look's frame to the alert."""
+        return self.emitted_at - self.looks[-1].captured_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from openlfr.cli import recognition
+from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.command()(recognition.verify)
 app.command()(recognition.enrol)
 app.command()(recognition.identify)
+app.command("run")(run_cameras)
 app.add_typer(watchlist_app, name="watchlist")
 
 

@@ -19,6 +19,7 @@ from openlfr.config.models import (
     RuntimeConfig,
     SFacePackConfig,
 )
+from openlfr.config.pipeline import PipelineConfig
 
 # Chosen from the lfw-dev measurements in docs/recognition.md; see there.
 DEFAULT_THRESHOLD = 0.55  # 1:N watchlist search (alerts)
@@ -135,6 +136,7 @@ class Settings(BaseSettings):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     enrolment: EnrolmentConfig = Field(default_factory=EnrolmentConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -85,14 +85,17 @@ class YuNetDetector(FaceDetector):
 
     def _anchors(self, pad_h: int, pad_w: int) -> list[FloatArray]:
         key = (pad_h, pad_w)
-        if key not in self._anchor_cache:
+        grids = self._anchor_cache.get(key)
+        if grids is None:
             grids = []
             for stride in _STRIDES:
                 rows, cols = pad_h // stride, pad_w // stride
                 yy, xx = np.mgrid[0:rows, 0:cols]
                 grids.append(np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32))
-            self._anchor_cache = {key: grids}  # one frame size per camera: keep one entry
-        return self._anchor_cache[key]
+            # One frame size per camera: keep one entry. Replacing the dict (not
+            # mutating it) keeps concurrent readers safe; each uses its own grids.
+            self._anchor_cache = {key: grids}
+        return grids
 
     def _decode(
         self, outputs: dict[str, np.ndarray], pad_h: int, pad_w: int

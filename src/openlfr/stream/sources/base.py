@@ -1,0 +1,355 @@
+"""The frame source interface: a decoding thread, a newest-frame slot, reconnects with backoff."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+
+from openlfr.config.pipeline import SourceConfig
+from openlfr.stream.sources.spec import SourceSpec, scrub
+from openlfr.types import Frame, ImageArray
+
+log = logging.getLogger("openlfr.stream")
+
+Clock = Callable[[], float]
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or decoded. The message is safe to log (no credentials)."""
+
+
+class EndOfSource(Exception):
+    """The source has no more frames: a file ended, or the source was stopped or failed."""
+
+
+class SourceState(StrEnum):
+    """Where a source is in its life."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch of time a live source delivered nothing (wall-clock seconds)."""
+
+    started_at: float
+    ended_at: float | None
+    reason: str
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStats:
+    """Counters of one source (never anything about the pictures)."""
+
+    state: SourceState
+    decoded: int
+    delivered: int
+    dropped: int
+    unreadable: int
+    reconnects: int
+    gaps: tuple[Gap, ...]
+    error: str | None
+
+
+def _same(image: ImageArray) -> ImageArray:
+    return image
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    # A decoded picture not yet converted to BGR: frames dropped by the slot are
+    # never converted, which saves a third of the decoding cost at 1080p.
+    seq: int
+    captured_at: float
+    convert: Callable[[], ImageArray]
+
+
+class NewestFrameSlot:
+    """Holds at most one frame between the decoder and the pipeline.
+
+    ``put(wait=False)`` replaces an unread frame and counts it dropped, so a
+    slow pipeline always gets the newest frame and never a backlog;
+    ``put(wait=True)`` waits until the reader took the previous frame (files
+    read as fast as the pipeline goes, where every frame counts).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: _Raw | None = None
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, item: _Raw, *, wait: bool) -> bool:
+        """Offer a frame; False if the slot was closed meanwhile."""
+        with self._cond:
+            if wait:
+                while self._item is not None and not self._closed:
+                    self._cond.wait()
+            if self._closed:
+                return False
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify_all()
+            return True
+
+    def get(self, timeout: float | None) -> _Raw | None:
+        """The waiting frame; None after ``timeout`` s; EndOfSource once closed and empty."""
+        with self._cond:
+            if self._item is None and not self._closed:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            if item is None and self._closed:
+                raise EndOfSource
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        """Drop the waiting frame, if any (it is not counted: nobody will ask for it)."""
+        with self._cond:
+            self._item = None
+            self._cond.notify_all()
+
+    @property
+    def held(self) -> int:
+        return 0 if self._item is None else 1
+
+
+class FrameSource(abc.ABC):
+    """One camera's frames, decoded on a thread of their own.
+
+    Call :meth:`open` (raises :class:`SourceError` at once for a bad source),
+    then :meth:`start`, then :meth:`read` until it raises :class:`EndOfSource`;
+    :meth:`stop` ends it from any thread. Every frame carries the camera id, a
+    sequence number (gaps in it are frames dropped by the newest-frame rule)
+    and its capture time.
+    """
+
+    def __init__(self, spec: SourceSpec, config: SourceConfig, *, clock: Clock = time.time) -> None:
+        self.spec = spec
+        self.config = config
+        self._clock = clock
+        self._slot = NewestFrameSlot()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = SourceState.CREATED
+        self._decoded = 0
+        self._delivered = 0
+        self._unreadable = 0
+        self._reconnects = 0
+        self._gaps: list[Gap] = []
+        self._error: str | None = None
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    # -- what each kind implements ------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """Live sources are reconnected when they stop; others end."""
+        return self.spec.live
+
+    @abc.abstractmethod
+    def _open(self) -> None:
+        """Open the underlying file, stream or device; raise :class:`SourceError`."""
+
+    @abc.abstractmethod
+    def _decode(self) -> Iterator[tuple[float | None, Callable[[], ImageArray]]]:
+        """Decoded pictures: (seconds on the media's own timeline or None, BGR converter)."""
+
+    @abc.abstractmethod
+    def _close(self) -> None:
+        """Release the underlying file, stream or device (idempotent)."""
+
+    @property
+    def frame_interval_s(self) -> float:
+        """Nominal time between frames (pacing a looped file)."""
+        return 0.04
+
+    # -- public interface ---------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the source now, in the caller's thread, so a bad one fails loudly."""
+        try:
+            self._open()
+        except SourceError:
+            self._state = SourceState.FAILED
+            raise
+        self._state = SourceState.RUNNING
+
+    def start(self) -> None:
+        """Start decoding (opens the source first if :meth:`open` was not called)."""
+        if self._state is SourceState.CREATED:
+            self.open()
+        self._thread = threading.Thread(
+            target=self._run, name=f"source-{self.spec.camera_id}", daemon=True
+        )
+        self._thread.start()
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The next (newest) frame, None after ``timeout`` s; :class:`EndOfSource` at the end."""
+        raw = self._slot.get(timeout)
+        if raw is None:
+            return None
+        image = raw.convert()
+        with self._lock:
+            self._delivered += 1
+        return Frame(
+            image=image, camera_id=self.spec.camera_id, seq=raw.seq, captured_at=raw.captured_at
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop decoding and release the source; waiting readers get :class:`EndOfSource`."""
+        self._stop.set()
+        self._slot.close()
+        self._slot.clear()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        if self._thread is None or not self._thread.is_alive():
+            self._close()
+        if self._state not in (SourceState.ENDED, SourceState.FAILED):
+            self._state = SourceState.STOPPED
+
+    @property
+    def held_frames(self) -> int:
+        """Frames waiting in memory for the pipeline (0 or 1)."""
+        return self._slot.held
+
+    def stats(self) -> SourceStats:
+        with self._lock:
+            return SourceStats(
+                state=self._state,
+                decoded=self._decoded,
+                delivered=self._delivered,
+                dropped=self._slot.dropped,
+                unreadable=self._unreadable,
+                reconnects=self._reconnects,
+                gaps=tuple(self._gaps),
+                error=self._error,
+            )
+
+    def __enter__(self) -> FrameSource:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the decoding thread ------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # a bug must end this camera, not the process
+            self._fail(f"{type(exc).__name__}: {scrub(str(exc), self.spec.location)}")
+        finally:
+            self._slot.close()
+            self._close()
+
+    def _loop(self) -> None:
+        paced = not self.live and self.config.realtime
+        keep_all = not self.live and not self.config.realtime
+        anchor = self._clock()
+        last_media = 0.0
+        while not self._stop.is_set():
+            try:
+                for media_t, convert in self._decode():
+                    if self._stop.is_set():
+                        return
+                    if self.live or media_t is None:
+                        captured = self._clock()
+                    else:
+                        last_media = media_t
+                        captured = anchor + media_t
+                        if paced and self._stop.wait(max(0.0, captured - self._clock())):
+                            return
+                    with self._lock:
+                        seq, self._seq = self._seq, self._seq + 1
+                        self._decoded += 1
+                    if keep_all:
+                        # Every frame will be used: convert here, in parallel with the
+                        # pipeline working on the previous frame.
+                        convert = partial(_same, convert())
+                    if not self._slot.put(_Raw(seq, captured, convert), wait=keep_all):
+                        return
+            except SourceError as exc:
+                if not self.live:
+                    self._fail(str(exc))
+                    return
+                self._reconnect(str(exc))
+                continue
+            except Exception as exc:  # FFmpeg raises many types for a broken stream
+                reason = f"{type(exc).__name__}: {scrub(str(exc), self.spec.location)}"
+                if not self.live:
+                    self._fail(f"{self.spec.camera_id}: decoding failed ({reason})")
+                    return
+                self._reconnect(reason)
+                continue
+            if self.live:
+                self._reconnect("the stream ended")
+                continue
+            if self.config.loop and not self._stop.is_set():
+                anchor += last_media + self.frame_interval_s
+                self._close()
+                self._open()
+                continue
+            self._state = SourceState.ENDED
+            return
+
+    def _reconnect(self, reason: str) -> None:
+        """Reopen a live source with exponential backoff until it works or we stop."""
+        started = self._clock()
+        with self._lock:
+            self._state = SourceState.RECONNECTING
+            self._gaps.append(Gap(started, None, reason))
+        log.warning("camera %s: stream lost (%s); reconnecting", self.spec.camera_id, reason)
+        self._close()
+        delay = self.config.reconnect_initial_s
+        while not self._stop.wait(delay):
+            try:
+                self._open()
+            except SourceError as exc:
+                log.info("camera %s: reconnection failed (%s)", self.spec.camera_id, exc)
+                delay = min(delay * 2, self.config.reconnect_max_s)
+                continue
+            ended = self._clock()
+            with self._lock:
+                self._reconnects += 1
+                self._gaps[-1] = Gap(started, ended, reason)
+                self._state = SourceState.RUNNING
+            log.warning(
+                "camera %s: reconnected after %.1f s without frames",
+                self.spec.camera_id,
+                ended - started,
+            )
+            return
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            self._state = SourceState.FAILED
+            self._error = message
+        log.error("camera %s: %s", self.spec.camera_id, message)
+
+    def _count_unreadable(self) -> None:
+        with self._lock:
+            self._unreadable += 1

@@ -1,0 +1,81 @@
+"""The pipeline on the real clips: who alerts, who does not, and the crowd's best impostor score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openlfr.config import Settings
+from openlfr.matching import rules_from_settings
+from openlfr.stream import CameraPipeline, EndOfSource, open_source, parse_source
+from openlfr.types import Alert, Look
+from openlfr.vision import ModelPack
+from openlfr.watchlist import Gallery
+
+pytestmark = pytest.mark.realdata
+
+
+def run_clip(
+    pack: ModelPack, gallery: Gallery, clip: Path
+) -> tuple[list[Alert], CameraPipeline, list[Look]]:
+    """Every frame of ``clip`` through a pipeline on the default settings; alerts and looks."""
+    settings = Settings()
+    pipeline = CameraPipeline(
+        "cam", pack, gallery, rules_from_settings(settings), settings.pipeline, watchlist="test"
+    )
+    looks: list[Look] = []
+    observe = pipeline._engine.observe
+
+    def spy(look: Look) -> object:
+        looks.append(look)
+        return observe(look)
+
+    pipeline._engine.observe = spy  # type: ignore[method-assign]
+    alerts: list[Alert] = []
+    with open_source(parse_source(str(clip)), settings.pipeline.source) as source:
+        while True:
+            try:
+                frame = source.read(10.0)
+            except EndOfSource:
+                break
+            if frame is not None:
+                alerts += pipeline.process(frame)
+    return alerts, pipeline, looks
+
+
+def test_hamilton_alerts_on_miranda_only(
+    clips: Path, pack: ModelPack, stills_gallery: Gallery
+) -> None:
+    alerts, pipeline, looks = run_clip(pack, stills_gallery, clips / "short_hamilton_clip.mp4")
+    assert [a.subject_id for a in alerts] == ["lin_manuel_miranda"]
+    alert = alerts[0]
+    assert alert.score >= pipeline.rules.threshold
+    assert len(alert.looks) >= pipeline.rules.min_agreeing_looks
+    assert alert.probe.image.shape == (112, 112, 3)
+    # Lacamoire plays in profile: his best look stays well below the threshold.
+    lacamoire = [
+        x.candidate.score
+        for x in looks
+        if x.candidate and x.candidate.subject_id == "alex_lacamoire"
+    ]
+    assert max(lacamoire, default=0.0) < pipeline.rules.threshold
+    counters = pipeline.counters()
+    assert counters.embeddings < counters.faces / 10  # best shot, not every face
+
+
+def test_obama_clip_alerts_on_obama(clips: Path, pack: ModelPack, stills_gallery: Gallery) -> None:
+    alerts, _, _ = run_clip(pack, stills_gallery, clips / "obama_whcd_clip.mp4")
+    assert [a.subject_id for a in alerts] == ["barack_obama"]
+
+
+def test_crowd_raises_no_alert_against_lfw_watchlist(
+    clips: Path, pack: ModelPack, lfw_gallery: Gallery
+) -> None:
+    assert len(lfw_gallery) > 750
+    alerts, pipeline, looks = run_clip(pack, lfw_gallery, clips / "facenet_pytorch_video.mp4")
+    best = max(x.candidate.score for x in looks if x.candidate)
+    print(f"crowd clip: {len(looks)} looks, highest non-mated score {best:.3f}")
+    assert alerts == []
+    assert pipeline.counters().tracks >= 5 and looks
+    assert best < 1.0
