@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli import recognition
+from openlfr.cli import evaluate, recognition
 from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
 
@@ -20,6 +20,9 @@ app.command()(recognition.enrol)
 app.command()(recognition.identify)
 app.command("run")(run_cameras)
 app.add_typer(watchlist_app, name="watchlist")
+app.command()(evaluate.evaluate)
+app.command()(evaluate.calibrate)
+app.command()(evaluate.plan)
 
 
 def main() -> None:
