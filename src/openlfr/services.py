@@ -6,9 +6,12 @@ from functools import cached_property
 
 from openlfr.config import Settings
 from openlfr.privacy.crypto import BlobCipher, load_or_create_key
+from openlfr.storage.blobs import BlobStore
+from openlfr.storage.engine import Database
 from openlfr.vision.pack import ModelPack, load_pack
 from openlfr.watchlist.enrolment import QualityGate
 from openlfr.watchlist.store import LocalWatchlistStore, WatchlistStore
+from openlfr.web.preview import PreviewHub
 
 
 class Services:
@@ -37,6 +40,21 @@ class Services:
     @cached_property
     def quality_gate(self) -> QualityGate:
         return QualityGate(self.pack, self.settings.enrolment)
+
+    @cached_property
+    def database(self) -> Database:
+        s = self.settings
+        return Database(s.database_url, busy_timeout_s=s.database.busy_timeout_s)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.settings.blob_dir, self.cipher)
+
+    @cached_property
+    def preview(self) -> PreviewHub:
+        """Blurred live pictures for the console's camera view (memory only): the live
+        pipelines write to it, the console reads it."""
+        return PreviewHub()
 
 
 def build_services(settings: Settings | None = None) -> Services:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openlfr.cli import evaluate, recognition
+from openlfr.cli import demo, evaluate, recognition, server
 from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
 
@@ -20,9 +20,16 @@ app.command()(recognition.enrol)
 app.command()(recognition.identify)
 app.command("run")(run_cameras)
 app.add_typer(watchlist_app, name="watchlist")
+app.command()(server.serve)
+app.command()(server.purge)
+app.add_typer(server.db_app, name="db")
+app.add_typer(server.user_app, name="user")
+app.add_typer(server.audit_app, name="audit")
 app.command()(evaluate.evaluate)
 app.command()(evaluate.calibrate)
 app.command()(evaluate.plan)
+app.command()(demo.demo)
+app.add_typer(demo.report_app, name="report")
 
 
 def main() -> None:

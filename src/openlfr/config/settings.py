@@ -20,6 +20,13 @@ from openlfr.config.models import (
     SFacePackConfig,
 )
 from openlfr.config.pipeline import PipelineConfig
+from openlfr.config.server import (
+    AuthConfig,
+    DatabaseConfig,
+    GovernanceConfig,
+    NotifyConfig,
+    RetentionConfig,
+)
 
 # Chosen from the lfw-dev measurements in docs/recognition.md; see there.
 DEFAULT_THRESHOLD = 0.55  # 1:N watchlist search (alerts)
@@ -137,6 +144,11 @@ class Settings(BaseSettings):
     enrolment: EnrolmentConfig = Field(default_factory=EnrolmentConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -158,3 +170,11 @@ class Settings(BaseSettings):
     @property
     def watchlist_dir(self) -> Path:
         return self.home / "watchlists"
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.home / 'openlfr.db'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.database.blob_dir or self.home / "blobs"

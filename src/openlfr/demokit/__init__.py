@@ -1,4 +1,4 @@
-"""A small kit of redistributable faces (CC BY 4.0, credits in CREDITS.md) for demos and tests."""
+"""A small kit of redistributable faces and a street clip (credits in CREDITS.md) for demos."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KIT_DIR = Path(__file__).resolve().parent
+
+STREET_CLIP = KIT_DIR / "video" / "intel_street_demo.mp4"
+"""Intel's sample street clip (480×270, 12.5 fps, 11 s): demo subjects 009 and 010 (whose
+watchlist stills are single frames of other clips of them) and four people not listed."""
 
 
 @dataclass(frozen=True, slots=True)

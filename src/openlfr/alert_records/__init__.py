@@ -1,0 +1,1 @@
+"""Stored alerts and their adjudication; the database alert sink."""

@@ -1,0 +1,117 @@
+"""The control plane's runtime: services wired for the server, background workers, lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from openlfr.alert_records.models import AlertRecord
+from openlfr.alert_records.recorder import AlertRecorder
+from openlfr.config import Settings
+from openlfr.deployments.live import LiveManager, PipelineLauncher
+from openlfr.notify.broker import AlertBroker
+from openlfr.notify.dispatcher import Dispatcher
+from openlfr.notify.messages import AlertMessage
+from openlfr.notify.mqtt import MqttPublisher
+from openlfr.notify.webhook import WebhookSender
+from openlfr.privacy.retention import RetentionScheduler
+from openlfr.services import Services
+from openlfr.storage import migrate
+from openlfr.storage.clock import Clock, SystemClock
+from openlfr.storage.context import Actor, Ctx
+from openlfr.users.credentials import Passwords
+from openlfr.watchlists.enrolment import GateTemplateSource, TemplateSource
+
+log = logging.getLogger(__name__)
+
+
+class ControlPlane:
+    """Everything the API needs, built once from :class:`Services`.
+
+    Args:
+        services: the composition root (settings, database, blob store, models).
+        clock: the time source; tests pass a manual clock.
+        launcher: starts live pipelines; with None, deployments can be planned,
+            authorised and recorded, but starting one records that it could not run.
+        webhook_transport: an httpx transport for webhook delivery (tests).
+        background: run the dispatcher and retention threads.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        clock: Clock | None = None,
+        launcher: PipelineLauncher | None = None,
+        webhook_transport: httpx.BaseTransport | None = None,
+        background: bool = True,
+    ) -> None:
+        self.services = services
+        self.settings: Settings = services.settings
+        self.clock: Clock = clock or SystemClock()
+        self.database = services.database
+        self.blobs = services.blobs
+        self.passwords = Passwords(self.settings.auth)
+        self.broker = AlertBroker()
+        notify = self.settings.notify
+        self.mqtt = MqttPublisher(notify.mqtt) if notify.mqtt.enabled else None
+        self.dispatcher = Dispatcher(
+            self.database,
+            self.blobs,
+            self.clock,
+            notify,
+            webhooks=WebhookSender(timeout_s=notify.webhook_timeout_s, transport=webhook_transport),
+            mqtt=self.mqtt,
+        )
+        self.recorder = AlertRecorder(
+            self.database,
+            self.blobs,
+            self.clock,
+            mqtt_enabled=notify.mqtt.enabled,
+            listeners=[self._announce],
+        )
+        self.live = LiveManager(self.database, self.blobs, self.clock, self.recorder, launcher)
+        self.retention = RetentionScheduler(
+            self.database, self.blobs, self.clock, self.settings.retention
+        )
+        self._background = background
+        self._template_source: TemplateSource | None = None
+
+    def _announce(self, alert: AlertRecord) -> None:
+        self.broker.publish(AlertMessage.of(alert))
+        self.dispatcher.wake()
+
+    def template_source(self) -> TemplateSource:
+        """The quality gate over the configured models (loaded on first enrolment)."""
+        if self._template_source is None:
+            pack = self.services.pack
+            self._template_source = GateTemplateSource(
+                model_id=pack.model_id,
+                dim=pack.recogniser.dim,
+                template_for=self.services.quality_gate.template_for,
+            )
+        return self._template_source
+
+    @contextmanager
+    def work(self, actor: Actor) -> Iterator[Ctx]:
+        """A committed unit of work outside any request (CLI, background jobs, tests)."""
+        with self.database.session() as db:
+            yield Ctx(db=db, actor=actor, now=self.clock.now(), blobs=self.blobs)
+
+    def start(self) -> None:
+        if self.settings.database.auto_migrate:
+            migrate.upgrade(self.database)
+        self.live.resume_or_stop_orphans(resume=False)
+        if self._background:
+            self.dispatcher.start()
+            self.retention.start()
+
+    def stop(self) -> None:
+        self.broker.close()
+        self.live.shutdown()
+        if self._background:
+            self.retention.stop()
+            self.dispatcher.stop()

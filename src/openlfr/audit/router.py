@@ -1,0 +1,80 @@
+"""Routes for reading and verifying the audit log and a deployment's Art. 12 record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from openlfr.api.auth import Caller, need
+from openlfr.api.pagination import Page, Paging
+from openlfr.audit import service
+from openlfr.audit.actions import Action
+from openlfr.audit.models import AuditEventRead, VerifyRead
+from openlfr.audit.record import DeploymentRecord, deployment_record
+from openlfr.storage.errors import NotFound
+from openlfr.users.roles import Permission as P
+
+router = APIRouter(tags=["audit"])
+Auditor = Annotated[Caller, need(P.AUDIT_READ)]
+
+
+@router.get("/audit/events", response_model=Page[AuditEventRead])
+def list_events(
+    caller: Auditor,
+    page: Paging,
+    action: Annotated[Action | None, Query()] = None,
+    deployment_id: Annotated[int | None, Query()] = None,
+    entity_type: Annotated[str | None, Query(max_length=32)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[AuditEventRead]:
+    """Audit events, oldest first, with their hashes (so a reader can check the chain)."""
+    rows, total = service.list_events(
+        caller.ctx.db,
+        offset=page.offset,
+        limit=page.limit,
+        action=None if action is None else str(action),
+        deployment_id=deployment_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+    )
+    items = [
+        AuditEventRead.model_validate(
+            {
+                **{k: getattr(e, k) for k in AuditEventRead.model_fields},
+                "details": service.details_of(e),
+            }
+        )
+        for e in rows
+    ]
+    return Page(items=items, total=total, offset=page.offset, limit=page.limit)
+
+
+@router.get("/audit/verify", response_model=VerifyRead)
+def verify(caller: Auditor) -> VerifyRead:
+    """Re-compute the whole hash chain; reports the first broken link, if any."""
+    report = service.verify(caller.ctx.db)
+    service.record(
+        caller.ctx,
+        Action.AUDIT_VERIFIED,
+        entity_type="audit",
+        details={"ok": report.ok, "events": report.events_checked, "head": report.head_hash},
+    )
+    return VerifyRead(
+        ok=report.ok,
+        events_checked=report.events_checked,
+        head_seq=report.head_seq,
+        head_hash=report.head_hash,
+        broken_at_seq=report.broken_at_seq,
+        problem=report.problem,
+    )
+
+
+@router.get("/audit/deployments/{deployment_id}/record", response_model=DeploymentRecord)
+def record(deployment_id: int, caller: Auditor) -> DeploymentRecord:
+    """Each use's start and end, the watchlist version searched, the input behind each match
+    and who verified it: rebuilt from the audit log, so it survives every purge."""
+    result = deployment_record(caller.ctx.db, deployment_id)
+    if result.events == 0:
+        raise NotFound(f"the audit log holds nothing for deployment {deployment_id}")
+    return result

@@ -1,0 +1,189 @@
+"""Appending to the audit log, reading it back, and verifying its chain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openlfr.audit.actions import Action
+from openlfr.audit.chain import (
+    EventContent,
+    JSONValue,
+    StoredEvent,
+    VerifyReport,
+    canonical_details,
+    event_hash,
+    verify_chain,
+)
+from openlfr.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from openlfr.storage.context import Actor, Ctx
+
+_BATCH = 2000
+
+
+def record(
+    ctx: Ctx,
+    action: Action,
+    *,
+    entity_type: str,
+    entity_id: int | str | None = None,
+    deployment_id: int | None = None,
+    details: Mapping[str, JSONValue] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction: it commits or rolls back with the change."""
+    return append(
+        ctx.db,
+        ctx.actor,
+        ctx.now,
+        action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        deployment_id=deployment_id,
+        details=details,
+    )
+
+
+def append(
+    db: Session,
+    actor: Actor,
+    at: datetime,
+    action: Action,
+    *,
+    entity_type: str,
+    entity_id: int | str | None = None,
+    deployment_id: int | None = None,
+    details: Mapping[str, JSONValue] | None = None,
+) -> AuditEvent:
+    """Append one event; the head row is locked until the transaction ends."""
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    content = EventContent(
+        seq=head.last_seq + 1,
+        at=at,
+        actor=actor.label,
+        actor_user_id=actor.user_id,
+        action=str(action),
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        deployment_id=deployment_id,
+        details=canonical_details(details or {}),
+    )
+    digest = event_hash(head.last_hash, content)
+    event = AuditEvent(
+        seq=content.seq,
+        at=content.at,
+        actor=content.actor,
+        actor_user_id=content.actor_user_id,
+        action=content.action,
+        entity_type=content.entity_type,
+        entity_id=content.entity_id,
+        deployment_id=content.deployment_id,
+        details=content.details,
+        prev_hash=head.last_hash,
+        hash=digest,
+    )
+    db.add(event)
+    head.last_seq = content.seq
+    head.last_hash = digest
+    db.flush()
+    return event
+
+
+def _stored(event: AuditEvent) -> StoredEvent:
+    return StoredEvent(
+        content=EventContent(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            actor_user_id=event.actor_user_id,
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            deployment_id=event.deployment_id,
+            details=event.details,
+        ),
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+
+
+def iter_events(db: Session, *, deployment_id: int | None = None) -> Iterator[AuditEvent]:
+    """Events in sequence order, read in batches (the log may be long)."""
+    after = 0
+    while True:
+        query = select(AuditEvent).where(AuditEvent.seq > after)
+        if deployment_id is not None:
+            query = query.where(AuditEvent.deployment_id == deployment_id)
+        batch = db.execute(query.order_by(AuditEvent.seq).limit(_BATCH)).scalars().all()
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].seq
+
+
+def verify(db: Session) -> VerifyReport:
+    """Re-compute the whole chain from genesis and compare it with the head."""
+    head = db.get(AuditHead, 1)
+    head_pair = None if head is None else (head.last_seq, head.last_hash)
+    return verify_chain((_stored(e) for e in iter_events(db)), head_pair)
+
+
+def details_of(event: AuditEvent) -> dict[str, JSONValue]:
+    value = json.loads(event.details)
+    assert isinstance(value, dict)
+    return value
+
+
+def count_events(
+    db: Session, *, action: str | None = None, deployment_id: int | None = None
+) -> int:
+    query = select(func.count()).select_from(AuditEvent)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if deployment_id is not None:
+        query = query.where(AuditEvent.deployment_id == deployment_id)
+    return int(db.execute(query).scalar_one())
+
+
+def list_events(
+    db: Session,
+    *,
+    offset: int,
+    limit: int,
+    action: str | None = None,
+    deployment_id: int | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+) -> tuple[list[AuditEvent], int]:
+    """A page of events, oldest first, and how many match in total."""
+    query = select(AuditEvent)
+    count = select(func.count()).select_from(AuditEvent)
+    filters = []
+    if action is not None:
+        filters.append(AuditEvent.action == action)
+    if deployment_id is not None:
+        filters.append(AuditEvent.deployment_id == deployment_id)
+    if entity_type is not None:
+        filters.append(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        filters.append(AuditEvent.entity_id == entity_id)
+    if filters:
+        query = query.where(*filters)
+        count = count.where(*filters)
+    rows = db.execute(query.order_by(AuditEvent.seq).offset(offset).limit(limit)).scalars().all()
+    return list(rows), int(db.execute(count).scalar_one())
+
+
+__all__ = [
+    "GENESIS_HASH",
+    "append",
+    "count_events",
+    "details_of",
+    "iter_events",
+    "list_events",
+    "record",
+    "verify",
+]

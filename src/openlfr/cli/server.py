@@ -1,0 +1,166 @@
+"""CLI commands for the control plane: serve, db upgrade, user add, purge, audit verify."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from dataclasses import asdict
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from openlfr.audit import service as audit
+from openlfr.audit.actions import Action
+from openlfr.cli.common import emit_json, fail_usage, reject, services, stderr, stdout
+from openlfr.privacy.retention import run_purge
+from openlfr.services import Services
+from openlfr.storage import migrate
+from openlfr.storage.clock import SystemClock
+from openlfr.storage.context import Actor, Ctx
+from openlfr.storage.errors import DomainError
+from openlfr.users import service as users
+from openlfr.users.credentials import Passwords
+from openlfr.users.models import User, UserCreate
+from openlfr.users.roles import Role
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+def _cli_actor() -> Actor:
+    return Actor.system(f"cli:{getpass.getuser()}")
+
+
+def _ready(svc: Services) -> Services:
+    """Services with the schema brought up to date (the database is created on first use)."""
+    migrate.upgrade(svc.database)
+    return svc
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Run the API (and, once started, deployments' cameras) until interrupted."""
+    import uvicorn
+
+    from openlfr.api.app import create_app
+    from openlfr.deployments.launcher import default_launcher
+
+    svc = _ready(services())
+    with svc.database.session() as db:
+        has_users = db.execute(select(User.id).limit(1)).first() is not None
+    if not has_users:
+        stderr.print(
+            "no accounts yet: create the first with 'openlfr user add NAME --role admin'",
+            highlight=False,
+        )
+    app = create_app(services=svc, launcher=default_launcher(svc))
+    stderr.print(
+        f"openlfr API on http://{host}:{port}/api/v1  (docs: /docs)  database: "
+        f"{svc.database.url.render_as_string(hide_password=True)}",
+        highlight=False,
+    )
+    # Open SSE streams never end by themselves: give them a few seconds on shutdown.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
+@db_app.command("upgrade")
+def db_upgrade(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Create the database or migrate it to the newest schema."""
+    svc = services()
+    before = migrate.current_revision(svc.database)
+    after = migrate.upgrade(svc.database)
+    url = svc.database.url.render_as_string(hide_password=True)
+    if json_out:
+        emit_json({"database": url, "from": before, "to": after})
+    else:
+        stdout.print(f"{url}: schema {before or 'empty'} → {after}", highlight=False)
+
+
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="Login name (lower case)."),
+    role: Role = typer.Option(..., help="The account's role."),
+    name: str | None = typer.Option(None, "--name", help="Display name (default: username)."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+    machine: bool = typer.Option(
+        False, "--machine", help="No password: the account uses API tokens only."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create an account (the first admin is made this way)."""
+    if machine and password_stdin:
+        fail_usage("--machine accounts have no password")
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not machine:
+        password = getpass.getpass("password: ")
+        if password != getpass.getpass("again: "):
+            reject("the passwords differ")
+    try:
+        data = UserCreate(
+            username=username, display_name=name or username, role=role, password=password
+        )
+    except ValidationError as exc:
+        reject("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    svc = _ready(services())
+    try:
+        with svc.database.session() as db:
+            ctx = Ctx(db=db, actor=_cli_actor(), now=SystemClock().now(), blobs=svc.blobs)
+            user = users.create(ctx, data, Passwords(svc.settings.auth))
+    except DomainError as exc:
+        reject(exc.message)
+    if json_out:
+        emit_json({"id": user.id, "username": user.username, "role": user.role})
+    else:
+        stdout.print(f"created {user.role} {user.username} (id {user.id})")
+
+
+def purge(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Apply every retention rule now: expired alerts, closed deployments' watchlists, …"""
+    svc = _ready(services())
+    report = run_purge(
+        svc.database, svc.blobs, SystemClock(), svc.settings.retention, actor=_cli_actor()
+    )
+    counts = {k: v for k, v in asdict(report).items() if k != "at"}
+    if json_out:
+        emit_json({"at": report.at.isoformat(), **counts})
+    else:
+        stdout.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+
+
+@audit_app.command("verify")
+def audit_verify(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Re-compute the audit log's hash chain; exit 1 and name the first broken link if any."""
+    svc = services()
+    if migrate.current_revision(svc.database) is None:
+        reject("no openlfr database here yet (run 'openlfr db upgrade')")
+    with svc.database.session() as db:
+        report = audit.verify(db)
+        if report.ok:
+            audit.append(
+                db,
+                _cli_actor(),
+                SystemClock().now(),
+                Action.AUDIT_VERIFIED,
+                entity_type="audit",
+                details={"ok": True, "events": report.events_checked, "head": report.head_hash},
+            )
+    if json_out:
+        emit_json(asdict(report))
+    elif report.ok:
+        stdout.print(f"audit log intact: {report.events_checked} events, head {report.head_hash}")
+    if not report.ok:
+        stderr.print(
+            f"[bold red]audit log broken at event {report.broken_at_seq}:[/] {report.problem} "
+            f"({report.events_checked} events verified before it)",
+            highlight=False,
+        )
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""The one-command demo: demo accounts, a kit watchlist, a live deployment on demo clips."""

@@ -1,0 +1,1 @@
+"""Deployments: plan, authorise, run live, close; cameras and periods of use."""

@@ -1,0 +1,248 @@
+"""Deployments, their cameras and each period of live use: tables and API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from openlfr.storage.base import Base, UTCDateTime
+
+CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class DeploymentState(StrEnum):
+    """draft → authorised → live ⇄ authorised → closed (closed from any state)."""
+
+    DRAFT = "draft"
+    AUTHORISED = "authorised"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(Text)
+    # The borough or area, as published in the deployment record ("" when not given).
+    area: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    threshold: Mapped[float] = mapped_column(Float)
+    planned_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    planned_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    # One deployment per watchlist version: it is bespoke and is purged with it.
+    watchlist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("watchlists.id", ondelete="RESTRICT"), unique=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default=DeploymentState.DRAFT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    authorised_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    authorised_by: Mapped[str | None] = mapped_column(String(100))
+    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    authorisation_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    purge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Counts that outlive the alerts and the watchlist (the deployment record).
+    alerts_total: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_purged: Mapped[int] = mapped_column(Integer, default=0)
+    engaged: Mapped[int] = mapped_column(Integer, default=0)
+    not_engaged: Mapped[int] = mapped_column(Integer, default=0)
+    false_alerts: Mapped[int] = mapped_column(Integer, default=0)
+
+    cameras: Mapped[list[Camera]] = relationship(
+        back_populates="deployment",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Camera.id",
+    )
+    runs: Mapped[list[DeploymentRun]] = relationship(
+        back_populates="deployment",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="DeploymentRun.id",
+    )
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    __table_args__ = (UniqueConstraint("deployment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    deployment: Mapped[Deployment] = relationship(back_populates="cameras")
+
+
+class DeploymentRun(Base):
+    """One period of live use: when it started and ended, by whom, searching what."""
+
+    __tablename__ = "deployment_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_by: Mapped[str] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(100))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    watchlist_id: Mapped[int] = mapped_column(Integer)
+    watchlist_digest: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[float] = mapped_column(Float)
+    # The cameras' counters once they stopped (None until then, or if the process died):
+    # counts only, nothing about any face. ``faces_seen`` counts confirmed tracks.
+    frames_processed: Mapped[int | None] = mapped_column(Integer)
+    face_detections: Mapped[int | None] = mapped_column(Integer)
+    faces_seen: Mapped[int | None] = mapped_column(Integer)
+
+    deployment: Mapped[Deployment] = relationship(back_populates="runs")
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class CameraCreate(_Schema):
+    name: str = Field(pattern=CAMERA_NAME, description="Camera id used in alerts and topics.")
+    source: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Video source: a file path, rtsp:// or http(s):// URL, or a webcam index.",
+    )
+    description: str = Field(default="", max_length=2000)
+
+
+class CameraRead(CameraCreate):
+    id: int
+
+
+class _DeploymentFields(_Schema):
+    name: str = Field(min_length=1, max_length=200, examples=["Westfield, Saturday"])
+    location: str = Field(min_length=1, max_length=4000)
+    area: str = Field(
+        default="", max_length=200, description="Borough or area (published in the record)."
+    )
+    purpose: str = Field(min_length=1, max_length=4000, description="Use case and objective.")
+    legal_basis: str = Field(min_length=1, max_length=4000)
+    planned_start: datetime
+    planned_end: datetime
+
+    @model_validator(mode="after")
+    def _window(self) -> _DeploymentFields:
+        if self.planned_start.tzinfo is None or self.planned_end.tzinfo is None:
+            raise ValueError("planned_start and planned_end need a time zone (e.g. 'Z')")
+        if self.planned_end <= self.planned_start:
+            raise ValueError("planned_end must be after planned_start")
+        return self
+
+
+class DeploymentCreate(_DeploymentFields):
+    threshold: float | None = Field(
+        default=None, ge=-1.0, le=1.0, description="Default: the configured matching threshold."
+    )
+    watchlist_id: int | None = None
+    cameras: list[CameraCreate] = Field(default_factory=list, max_length=64)
+
+
+class DeploymentUpdate(_Schema):
+    """Changes to a draft. Every field is optional; absent fields keep their value."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    location: str | None = Field(default=None, min_length=1, max_length=4000)
+    area: str | None = Field(default=None, max_length=200)
+    purpose: str | None = Field(default=None, min_length=1, max_length=4000)
+    legal_basis: str | None = Field(default=None, min_length=1, max_length=4000)
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
+    watchlist_id: int | None = None
+
+
+class AuthoriseRequest(_Schema):
+    note: str = Field(default="", max_length=4000, description="The officer's grounds.")
+
+
+class ThresholdChange(_Schema):
+    threshold: float = Field(ge=-1.0, le=1.0)
+    reason: str = Field(max_length=4000, description="Why; required once authorised.")
+
+
+class ReasonRequest(_Schema):
+    reason: str = Field(default="", max_length=4000)
+
+
+class RunRead(_Schema):
+    id: int
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None
+    ended_by: str | None
+    end_reason: str | None
+    watchlist_id: int
+    watchlist_digest: str
+    threshold: float
+    frames_processed: int | None = None
+    face_detections: int | None = None
+    faces_seen: int | None = Field(
+        default=None, description="Confirmed face tracks: an estimate of the faces seen."
+    )
+
+
+class DeploymentRead(_Schema):
+    id: int
+    name: str
+    location: str
+    area: str
+    purpose: str
+    legal_basis: str
+    threshold: float
+    planned_start: datetime
+    planned_end: datetime
+    watchlist_id: int | None
+    state: DeploymentState
+    created_at: datetime
+    created_by: str
+    authorised_by: str | None
+    authorised_at: datetime | None
+    authorisation_note: str
+    closed_at: datetime | None
+    closed_by: str | None
+    purge_due_at: datetime | None
+    purged_at: datetime | None
+    alerts_total: int
+    alerts_purged: int
+    engaged: int
+    not_engaged: int
+    false_alerts: int
+    cameras: list[CameraRead]
+    runs: list[RunRead]
+
+
+class CameraLiveRead(_Schema):
+    """A camera of a running deployment: state and counts (no face data)."""
+
+    name: str
+    state: str
+    error: str | None
+    frames: int
+    faces: int
+    tracks: int
+    alerts: int
+    dropped_frames: int

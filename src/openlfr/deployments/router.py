@@ -1,0 +1,154 @@
+"""Routes for planning, authorising, running and closing deployments (thin: the service decides)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, status
+
+from openlfr.api.auth import Caller, need
+from openlfr.api.deps import Plane
+from openlfr.api.pagination import Page, Paging
+from openlfr.deployments import service
+from openlfr.deployments.models import (
+    AuthoriseRequest,
+    CameraCreate,
+    CameraLiveRead,
+    CameraRead,
+    Deployment,
+    DeploymentCreate,
+    DeploymentRead,
+    DeploymentState,
+    DeploymentUpdate,
+    ReasonRequest,
+    ThresholdChange,
+)
+from openlfr.users.roles import Permission as P
+
+router = APIRouter(tags=["deployments"])
+Reader = Annotated[Caller, need(P.DEPLOYMENTS_READ)]
+Planner = Annotated[Caller, need(P.DEPLOYMENTS_PLAN)]
+Authoriser = Annotated[Caller, need(P.DEPLOYMENTS_AUTHORISE)]
+Operator = Annotated[Caller, need(P.DEPLOYMENTS_OPERATE)]
+
+
+@router.get("/deployments", response_model=Page[DeploymentRead])
+def list_deployments(
+    caller: Reader, page: Paging, state: Annotated[DeploymentState | None, Query()] = None
+) -> Page[DeploymentRead]:
+    rows, total = service.list_deployments(
+        caller.ctx, offset=page.offset, limit=page.limit, state=state
+    )
+    return Page(
+        items=[DeploymentRead.model_validate(d) for d in rows],
+        total=total,
+        offset=page.offset,
+        limit=page.limit,
+    )
+
+
+@router.post("/deployments", response_model=DeploymentRead, status_code=201)
+def create_deployment(body: DeploymentCreate, caller: Planner, plane: Plane) -> Deployment:
+    """Plan a deployment (state ``draft``)."""
+    return service.create(caller.ctx, body, default_threshold=plane.settings.matching.threshold)
+
+
+@router.get("/deployments/{deployment_id}", response_model=DeploymentRead)
+def get_deployment(deployment_id: int, caller: Reader) -> Deployment:
+    return service.get(caller.ctx, deployment_id)
+
+
+@router.get("/deployments/{deployment_id}/live", response_model=list[CameraLiveRead])
+def live_status(deployment_id: int, caller: Reader, plane: Plane) -> list[CameraLiveRead]:
+    """Each camera's state and counters while the deployment runs (empty when it does not)."""
+    service.get(caller.ctx, deployment_id)
+    status = plane.live.status(deployment_id) or []
+    return [CameraLiveRead.model_validate(s, from_attributes=True) for s in status]
+
+
+@router.patch("/deployments/{deployment_id}", response_model=DeploymentRead)
+def update_deployment(deployment_id: int, body: DeploymentUpdate, caller: Planner) -> Deployment:
+    """Edit a draft; once authorised only the threshold can change (with a reason)."""
+    return service.update(caller.ctx, service.get(caller.ctx, deployment_id, lock=True), body)
+
+
+@router.post("/deployments/{deployment_id}/cameras", response_model=CameraRead, status_code=201)
+def add_camera(deployment_id: int, body: CameraCreate, caller: Planner) -> CameraRead:
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    return CameraRead.model_validate(service.add_camera(caller.ctx, dep, body))
+
+
+@router.delete(
+    "/deployments/{deployment_id}/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+def remove_camera(deployment_id: int, camera_id: int, caller: Planner) -> None:
+    service.remove_camera(caller.ctx, service.get(caller.ctx, deployment_id, lock=True), camera_id)
+
+
+@router.post("/deployments/{deployment_id}/authorise", response_model=DeploymentRead)
+def authorise(deployment_id: int, body: AuthoriseRequest, caller: Authoriser) -> Deployment:
+    """Approve the plan; freezes its watchlist version."""
+    return service.authorise(
+        caller.ctx, service.get(caller.ctx, deployment_id, lock=True), note=body.note
+    )
+
+
+@router.post("/deployments/{deployment_id}/start", response_model=DeploymentRead)
+def start(deployment_id: int, caller: Operator, plane: Plane, tasks: BackgroundTasks) -> Deployment:
+    """Go live: the cameras start on the frozen watchlist once this is recorded."""
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    service.start(caller.ctx, dep)
+    tasks.add_task(plane.live.start, dep.id)
+    return dep
+
+
+@router.post("/deployments/{deployment_id}/stop", response_model=DeploymentRead)
+def stop(
+    deployment_id: int,
+    body: ReasonRequest,
+    caller: Operator,
+    plane: Plane,
+    tasks: BackgroundTasks,
+) -> Deployment:
+    """End this period of live use; the cameras stop (the deployment may start again)."""
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    service.stop(caller.ctx, dep, reason=body.reason)
+    tasks.add_task(plane.live.stop, dep.id)
+    return dep
+
+
+@router.post("/deployments/{deployment_id}/threshold", response_model=DeploymentRead)
+def change_threshold(
+    deployment_id: int,
+    body: ThresholdChange,
+    caller: Authoriser,
+    plane: Plane,
+    tasks: BackgroundTasks,
+) -> Deployment:
+    """Move the threshold; after authorisation a written reason is required (audited)."""
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    service.change_threshold(
+        caller.ctx,
+        dep,
+        threshold=body.threshold,
+        reason=body.reason,
+        policy=plane.settings.governance,
+    )
+    tasks.add_task(plane.live.set_threshold, dep.id, dep.threshold)
+    return dep
+
+
+@router.post("/deployments/{deployment_id}/close", response_model=DeploymentRead)
+def close(
+    deployment_id: int,
+    body: ReasonRequest,
+    caller: Operator,
+    plane: Plane,
+    tasks: BackgroundTasks,
+) -> Deployment:
+    """Close for good: cameras stop; the watchlist and its templates are purged by the next
+    retention run after the configured grace (at most 24 h)."""
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    service.close(caller.ctx, dep, reason=body.reason, retention=plane.settings.retention)
+    tasks.add_task(plane.live.stop, dep.id)
+    return dep

@@ -1,0 +1,416 @@
+"""Deployments and their state machine: plan, authorise, start, stop, change threshold, close."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from openlfr.audit import service as audit
+from openlfr.audit.actions import Action
+from openlfr.config.server import GovernanceConfig, RetentionConfig
+from openlfr.deployments.models import (
+    Camera,
+    CameraCreate,
+    Deployment,
+    DeploymentCreate,
+    DeploymentRun,
+    DeploymentState,
+    DeploymentUpdate,
+)
+from openlfr.storage.context import Ctx
+from openlfr.storage.errors import Conflict, InvalidInput, NotFound
+from openlfr.watchlists import lifecycle
+from openlfr.watchlists import service as watchlists
+from openlfr.watchlists.models import WatchlistState, WatchlistVersion
+
+ENTITY = "deployment"
+S = DeploymentState
+
+
+def get(ctx: Ctx, deployment_id: int, *, lock: bool = False) -> Deployment:
+    query = select(Deployment).where(Deployment.id == deployment_id)
+    if lock:
+        query = query.with_for_update()
+    dep = ctx.db.execute(query).scalar_one_or_none()
+    if dep is None:
+        raise NotFound(f"no deployment with id {deployment_id}")
+    return dep
+
+
+def list_deployments(
+    ctx: Ctx, *, offset: int, limit: int, state: DeploymentState | None = None
+) -> tuple[list[Deployment], int]:
+    query = select(Deployment).options(
+        selectinload(Deployment.cameras), selectinload(Deployment.runs)
+    )
+    count = select(func.count()).select_from(Deployment)
+    if state is not None:
+        query = query.where(Deployment.state == state)
+        count = count.where(Deployment.state == state)
+    rows = ctx.db.execute(query.order_by(Deployment.id).offset(offset).limit(limit))
+    return list(rows.scalars().all()), int(ctx.db.execute(count).scalar_one())
+
+
+def _require(dep: Deployment, *states: DeploymentState, doing: str) -> None:
+    if dep.state not in states:
+        allowed = " or ".join(states)
+        raise Conflict(
+            f"cannot {doing} deployment {dep.id}: it is {dep.state}, must be {allowed}",
+            code="invalid_state",
+        )
+
+
+def _check_watchlist(ctx: Ctx, watchlist_id: int, *, deployment_id: int | None) -> None:
+    wl = watchlists.get(ctx, watchlist_id)
+    if wl.state == WatchlistState.PURGED:
+        raise InvalidInput(f"watchlist {watchlist_id} is purged", field="watchlist_id")
+    other = ctx.db.execute(
+        select(Deployment.id).where(
+            Deployment.watchlist_id == watchlist_id, Deployment.id != (deployment_id or -1)
+        )
+    ).scalar_one_or_none()
+    if other is not None:
+        raise Conflict(
+            f"watchlist {watchlist_id} belongs to deployment {other}; each deployment needs its "
+            "own watchlist version (make a new version)",
+            code="watchlist_in_use",
+        )
+
+
+def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Deployment:
+    if data.watchlist_id is not None:
+        _check_watchlist(ctx, data.watchlist_id, deployment_id=None)
+    names = [c.name for c in data.cameras]
+    if len(set(names)) != len(names):
+        raise InvalidInput("camera names must be unique", field="cameras")
+    dep = Deployment(
+        name=data.name,
+        location=data.location,
+        area=data.area,
+        purpose=data.purpose,
+        legal_basis=data.legal_basis,
+        threshold=default_threshold if data.threshold is None else data.threshold,
+        planned_start=data.planned_start,
+        planned_end=data.planned_end,
+        watchlist_id=data.watchlist_id,
+        state=S.DRAFT,
+        created_at=ctx.now,
+        created_by=ctx.actor.label,
+        cameras=[Camera(**c.model_dump()) for c in data.cameras],
+    )
+    ctx.db.add(dep)
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_CREATED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={
+            "name": dep.name,
+            "location": dep.location,
+            "area": dep.area,
+            "purpose": dep.purpose,
+            "legal_basis": dep.legal_basis,
+            "threshold": dep.threshold,
+            "planned_start": dep.planned_start.isoformat(),
+            "planned_end": dep.planned_end.isoformat(),
+            "watchlist_id": dep.watchlist_id,
+            "cameras": names,
+        },
+    )
+    return dep
+
+
+def update(ctx: Ctx, dep: Deployment, data: DeploymentUpdate) -> Deployment:
+    """Edit a draft; everything is fixed once authorised."""
+    _require(dep, S.DRAFT, doing="edit")
+    changes = data.model_dump(exclude_unset=True)
+    if "watchlist_id" in changes and changes["watchlist_id"] is not None:
+        _check_watchlist(ctx, changes["watchlist_id"], deployment_id=dep.id)
+    for key, value in changes.items():
+        if key in ("planned_start", "planned_end") and (value is None or value.tzinfo is None):
+            raise InvalidInput(f"{key} needs a time zone", field=key)
+        setattr(dep, key, value)
+    if dep.planned_end <= dep.planned_start:
+        raise InvalidInput("planned_end must be after planned_start", field="planned_end")
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_UPDATED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()},
+    )
+    return dep
+
+
+def add_camera(ctx: Ctx, dep: Deployment, data: CameraCreate) -> Camera:
+    _require(dep, S.DRAFT, doing="add a camera to")
+    if any(c.name == data.name for c in dep.cameras):
+        raise Conflict(f"deployment {dep.id} already has a camera {data.name!r}", code="exists")
+    camera = Camera(**data.model_dump())
+    dep.cameras.append(camera)
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.CAMERA_ADDED,
+        entity_type="camera",
+        entity_id=camera.id,
+        deployment_id=dep.id,
+        details={"name": camera.name},
+    )
+    return camera
+
+
+def remove_camera(ctx: Ctx, dep: Deployment, camera_id: int) -> None:
+    _require(dep, S.DRAFT, doing="remove a camera from")
+    camera = next((c for c in dep.cameras if c.id == camera_id), None)
+    if camera is None:
+        raise NotFound(f"deployment {dep.id} has no camera {camera_id}")
+    dep.cameras.remove(camera)
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.CAMERA_REMOVED,
+        entity_type="camera",
+        entity_id=camera_id,
+        deployment_id=dep.id,
+        details={"name": camera.name},
+    )
+
+
+def authorise(ctx: Ctx, dep: Deployment, *, note: str) -> Deployment:
+    """An authorising officer approves the plan; the watchlist is frozen from now on."""
+    _require(dep, S.DRAFT, doing="authorise")
+    if dep.watchlist_id is None:
+        raise InvalidInput("choose a watchlist before authorising", field="watchlist_id")
+    if not dep.cameras:
+        raise InvalidInput("add at least one camera before authorising", field="cameras")
+    if dep.planned_end <= ctx.now:
+        raise InvalidInput("the planned end has passed", field="planned_end")
+    wl = watchlists.get(ctx, dep.watchlist_id, lock=True)
+    _check_watchlist(ctx, wl.id, deployment_id=dep.id)
+    if not wl.subjects:
+        raise InvalidInput(f"watchlist {wl.name} v{wl.version} is empty", field="watchlist_id")
+    expiring = [s.reference for s in wl.subjects if s.expires_at < dep.planned_end]
+    if expiring:
+        raise InvalidInput(
+            "these subjects' authority expires before the deployment ends: "
+            + ", ".join(sorted(expiring))
+            + "; remove them in a new watchlist version or shorten the deployment",
+            field="watchlist_id",
+            code="subjects_expire",
+        )
+    lifecycle.freeze(ctx, wl, deployment_id=dep.id)
+    dep.state = S.AUTHORISED
+    dep.authorised_at = ctx.now
+    dep.authorised_by = ctx.actor.label
+    dep.authorised_by_id = ctx.actor.user_id
+    dep.authorisation_note = note
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_AUTHORISED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={
+            "note": note,
+            "threshold": dep.threshold,
+            "watchlist_id": wl.id,
+            "watchlist_name": wl.name,
+            "watchlist_version": wl.version,
+            "watchlist_digest": wl.content_digest,
+            "subjects": len(wl.subjects),
+            "planned_start": dep.planned_start.isoformat(),
+            "planned_end": dep.planned_end.isoformat(),
+        },
+    )
+    return dep
+
+
+def _watchlist(ctx: Ctx, dep: Deployment) -> WatchlistVersion:
+    assert dep.watchlist_id is not None
+    return watchlists.get(ctx, dep.watchlist_id)
+
+
+def start(ctx: Ctx, dep: Deployment) -> DeploymentRun:
+    """Begin a period of live use (the cameras start once this commits)."""
+    _require(dep, S.AUTHORISED, doing="start")
+    if ctx.now < dep.planned_start:
+        raise Conflict(
+            f"the deployment is authorised from {dep.planned_start.isoformat()}", code="too_early"
+        )
+    if ctx.now >= dep.planned_end:
+        raise Conflict(
+            f"the authorised period ended at {dep.planned_end.isoformat()}", code="too_late"
+        )
+    wl = _watchlist(ctx, dep)
+    assert wl.content_digest is not None
+    run = DeploymentRun(
+        started_at=ctx.now,
+        started_by=ctx.actor.label,
+        watchlist_id=wl.id,
+        watchlist_digest=wl.content_digest,
+        threshold=dep.threshold,
+    )
+    dep.runs.append(run)
+    dep.state = S.LIVE
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_STARTED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={
+            "run_id": run.id,
+            "watchlist_id": wl.id,
+            "watchlist_name": wl.name,
+            "watchlist_version": wl.version,
+            "watchlist_digest": wl.content_digest,
+            "threshold": dep.threshold,
+            "cameras": [c.name for c in dep.cameras],
+        },
+    )
+    return run
+
+
+def current_run(dep: Deployment) -> DeploymentRun | None:
+    return next((r for r in reversed(dep.runs) if r.ended_at is None), None)
+
+
+def stop(ctx: Ctx, dep: Deployment, *, reason: str) -> DeploymentRun:
+    """End the current period of live use; the deployment can start again while authorised."""
+    _require(dep, S.LIVE, doing="stop")
+    run = current_run(dep)
+    assert run is not None
+    run.ended_at = ctx.now
+    run.ended_by = ctx.actor.label
+    run.end_reason = reason
+    dep.state = S.AUTHORISED
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_STOPPED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={"run_id": run.id, "reason": reason},
+    )
+    return run
+
+
+def record_run_counts(
+    ctx: Ctx,
+    dep: Deployment,
+    run_id: int,
+    *,
+    frames: int,
+    face_detections: int,
+    faces_seen: int,
+    cameras: dict[str, dict[str, int]],
+) -> DeploymentRun:
+    """Keep what the cameras counted during one period of use (counts only, audited).
+
+    Called once the cameras of that period have stopped; the faces seen (confirmed
+    tracks) are the estimate the deployment record publishes.
+    """
+    run = next((r for r in dep.runs if r.id == run_id), None)
+    if run is None:
+        raise NotFound(f"deployment {dep.id} has no period of use {run_id}")
+    run.frames_processed = frames
+    run.face_detections = face_detections
+    run.faces_seen = faces_seen
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.RUN_COUNTS_RECORDED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={
+            "run_id": run.id,
+            "frames": frames,
+            "face_detections": face_detections,
+            "faces_seen": faces_seen,
+            "cameras": {name: dict(counts) for name, counts in cameras.items()},
+        },
+    )
+    return run
+
+
+def change_threshold(
+    ctx: Ctx, dep: Deployment, *, threshold: float, reason: str, policy: GovernanceConfig
+) -> Deployment:
+    """Move the threshold; once authorised, only with a written reason (audited)."""
+    _require(dep, S.DRAFT, S.AUTHORISED, S.LIVE, doing="change the threshold of")
+    if dep.state != S.DRAFT and len(reason.strip()) < policy.min_reason_chars:
+        raise InvalidInput(
+            f"a reason of at least {policy.min_reason_chars} characters is required to change "
+            f"the threshold of a{'n' if dep.state == S.AUTHORISED else ''} {dep.state} deployment",
+            field="reason",
+        )
+    old = dep.threshold
+    dep.threshold = threshold
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.THRESHOLD_CHANGED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={"from": old, "to": threshold, "reason": reason, "state": dep.state},
+    )
+    return dep
+
+
+def close(ctx: Ctx, dep: Deployment, *, reason: str, retention: RetentionConfig) -> Deployment:
+    """End the deployment for good; its watchlist is purged within the configured grace."""
+    _require(dep, S.DRAFT, S.AUTHORISED, S.LIVE, doing="close")
+    if dep.state == S.LIVE:
+        stop(ctx, dep, reason=f"closed: {reason}" if reason else "closed")
+    dep.state = S.CLOSED
+    dep.closed_at = ctx.now
+    dep.closed_by = ctx.actor.label
+    dep.purge_due_at = ctx.now + timedelta(hours=retention.closed_deployment_hours)
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_CLOSED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={
+            "reason": reason,
+            "purge_due_at": dep.purge_due_at.isoformat(),
+            "runs": len(dep.runs),
+            "alerts_total": dep.alerts_total,
+        },
+    )
+    return dep
+
+
+def purge_closed(ctx: Ctx, dep: Deployment) -> int:
+    """Purge a closed deployment's watchlist, leaving the record and its counts."""
+    _require(dep, S.CLOSED, doing="purge")
+    images = 0
+    if dep.watchlist_id is not None:
+        images = lifecycle.purge(
+            ctx, _watchlist(ctx, dep), deployment_id=dep.id, reason="deployment closed"
+        )
+    dep.purged_at = ctx.now
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.DEPLOYMENT_PURGED,
+        entity_type=ENTITY,
+        entity_id=dep.id,
+        deployment_id=dep.id,
+        details={"images_purged": images, "alerts_total": dep.alerts_total},
+    )
+    return images

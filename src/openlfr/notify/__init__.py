@@ -1,0 +1,1 @@
+"""Telling subscribers about stored alerts: SSE, MQTT and signed webhooks, via a durable outbox."""

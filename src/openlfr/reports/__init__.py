@@ -1,0 +1,1 @@
+"""Published accountability: deployment records (JSON, CSV, printable HTML) and reports."""

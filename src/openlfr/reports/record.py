@@ -1,0 +1,237 @@
+"""The deployment record a force publishes after each deployment (the Met's published fields).
+
+Built from what survives every purge: the deployment row with its periods of use
+(and the cameras' counts kept when each period ended), the watchlist version's
+counts, and the audit log (each alert's offence category and the operator's
+decision). No face, template or image is read.
+
+Definitions (also in docs/demo.md):
+
+- *faces seen (estimated)*: confirmed face tracks over all periods of use; one
+  person can make more than one track, so it is an estimate (usually a slight
+  overestimate). ``None`` when a period's counts were never recorded (the
+  process died) — then the rates per face are not given either.
+- *true alert*: the operator judged a viable match (engaged with an outcome other
+  than "not the person", or chose not to engage).
+- *false alert, confirmed*: engaged, and the person was found not to be the
+  listed subject. *False alert, unconfirmed*: the operator judged "no match"
+  without engaging.
+- *false alert rate*: false alerts (both kinds) per face seen, and per alert; an
+  empty denominator gives ``None`` (shown as "—").
+- alerts not yet adjudicated count in neither, and are listed separately.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openlfr.alert_records.models import AlertRecord, Decision, Outcome
+from openlfr.audit.actions import Action
+from openlfr.audit.models import AuditHead
+from openlfr.audit.service import details_of, iter_events
+from openlfr.deployments.models import Deployment, DeploymentState
+from openlfr.watchlists.models import Subject, WatchlistState, WatchlistVersion
+
+RECORD_FORMAT: Literal["openlfr-deployment-record/1"] = "openlfr-deployment-record/1"
+UNKNOWN_CATEGORY = "unknown"
+
+
+class CategoryOutcomes(BaseModel):
+    """What came of the alerts for subjects of one offence category (counts)."""
+
+    category: str
+    alerts: int = 0
+    arrested: int = 0
+    advised: int = 0
+    no_further_action: int = 0
+    not_engaged: int = 0
+    false_confirmed: int = 0
+    false_unconfirmed: int = 0
+    not_adjudicated: int = 0
+
+
+class PublishedRecord(BaseModel):
+    """One deployment's published record (see the module docstring for every definition)."""
+
+    format: Literal["openlfr-deployment-record/1"] = RECORD_FORMAT
+    deployment_id: int
+    name: str
+    status: Literal["final", "provisional"] = Field(
+        description="final once the deployment is closed; provisional while it may still run"
+    )
+    deployment_date: date | None = Field(description="Day of the first period of use (UTC).")
+    started_at: datetime | None
+    ended_at: datetime | None
+    location: str
+    area: str
+    use_case: str
+    legal_basis: str
+    authorised_by: str | None
+    authorised_at: datetime | None
+    closed_at: datetime | None
+    periods_of_use: int
+    duration_hours: float
+    watchlist_size: int | None
+    threshold: float
+    thresholds_used: list[float]
+    faces_seen: int | None
+    alerts: int
+    true_alerts: int
+    false_alerts: int
+    false_alerts_confirmed: int
+    false_alerts_unconfirmed: int
+    not_adjudicated: int
+    engagements: int
+    arrests: int
+    outcomes_by_category: list[CategoryOutcomes]
+    false_alert_rate_per_face: float | None
+    false_alert_rate_per_alert: float | None
+    audit_head_seq: int | None = Field(
+        description="The audit log's newest event when this record was made: publish it to "
+        "anchor the log outside the database."
+    )
+    audit_head_hash: str | None
+    generated_at: datetime
+
+
+def _ratio(numerator: int, denominator: int | None) -> float | None:
+    return None if not denominator else numerator / denominator
+
+
+def _watchlist_size(db: Session, watchlist_id: int | None) -> int | None:
+    if watchlist_id is None:
+        return None
+    wl = db.get(WatchlistVersion, watchlist_id)
+    if wl is None:
+        return None
+    return wl.subjects_purged if wl.state == WatchlistState.PURGED else len(wl.subjects)
+
+
+def _fallback_category(db: Session, alert_id: int) -> str:
+    """For alerts logged before the category was: the live rows, while they exist."""
+    row = db.execute(
+        select(Subject.category)
+        .join(AlertRecord, AlertRecord.subject_id == Subject.id)
+        .where(AlertRecord.id == alert_id)
+    ).scalar_one_or_none()
+    return row or UNKNOWN_CATEGORY
+
+
+def _tally(db: Session, deployment_id: int) -> dict[str, CategoryOutcomes]:
+    """Each alert's category and adjudication, from the deployment's audit events."""
+    category: dict[int, str] = {}
+    decided: dict[int, tuple[str | None, str | None]] = {}
+    for event in iter_events(db, deployment_id=deployment_id):
+        if event.entity_id is None:
+            continue
+        if event.action == Action.ALERT_CREATED:
+            d = details_of(event)
+            value = d.get("category")
+            alert_id = int(event.entity_id)
+            category[alert_id] = (
+                str(value) if isinstance(value, str) else _fallback_category(db, alert_id)
+            )
+        elif event.action == Action.ALERT_ADJUDICATED:
+            d = details_of(event)
+            decision, outcome = d.get("decision"), d.get("outcome")
+            decided[int(event.entity_id)] = (
+                decision if isinstance(decision, str) else None,
+                outcome if isinstance(outcome, str) else None,
+            )
+    out: dict[str, CategoryOutcomes] = {}
+    for alert_id, cat in category.items():
+        row = out.setdefault(cat, CategoryOutcomes(category=cat))
+        row.alerts += 1
+        decision, outcome = decided.get(alert_id, (None, None))
+        if decision is None:
+            row.not_adjudicated += 1
+        elif decision == Decision.FALSE_ALERT:
+            row.false_unconfirmed += 1
+        elif decision == Decision.NOT_ENGAGED:
+            row.not_engaged += 1
+        elif outcome == Outcome.NOT_THE_PERSON:
+            row.false_confirmed += 1
+        elif outcome == Outcome.ARRESTED:
+            row.arrested += 1
+        elif outcome == Outcome.ADVISED:
+            row.advised += 1
+        else:
+            row.no_further_action += 1
+    return out
+
+
+def build_record(db: Session, deployment_id: int, *, now: datetime) -> PublishedRecord:
+    """The record of one deployment as it stands at ``now`` (final once it is closed)."""
+    dep = db.get(Deployment, deployment_id)
+    if dep is None:
+        raise LookupError(f"no deployment with id {deployment_id}")
+    runs = list(dep.runs)
+    seconds = sum(((r.ended_at or now) - r.started_at).total_seconds() for r in runs)
+    faces: int | None = sum(r.faces_seen or 0 for r in runs)
+    if any(r.faces_seen is None for r in runs):
+        faces = None  # a period whose counts were lost: no honest total
+    by_category = _tally(db, dep.id)
+    rows = sorted(by_category.values(), key=lambda r: (-r.alerts, r.category))
+    total = Counter[str]()
+    for r in rows:
+        for key, value in r.model_dump(exclude={"category"}).items():
+            total[key] += value
+    false_alerts = total["false_confirmed"] + total["false_unconfirmed"]
+    head = db.get(AuditHead, 1)
+    thresholds = sorted({r.threshold for r in runs} or {dep.threshold})
+    return PublishedRecord(
+        deployment_id=dep.id,
+        name=dep.name,
+        status="final" if dep.state == DeploymentState.CLOSED else "provisional",
+        deployment_date=runs[0].started_at.astimezone(UTC).date() if runs else None,
+        started_at=runs[0].started_at if runs else None,
+        ended_at=runs[-1].ended_at if runs else None,
+        location=dep.location,
+        area=dep.area,
+        use_case=dep.purpose,
+        legal_basis=dep.legal_basis,
+        authorised_by=dep.authorised_by,
+        authorised_at=dep.authorised_at,
+        closed_at=dep.closed_at,
+        periods_of_use=len(runs),
+        duration_hours=round(seconds / 3600, 4),
+        watchlist_size=_watchlist_size(db, dep.watchlist_id),
+        threshold=dep.threshold,
+        thresholds_used=thresholds,
+        faces_seen=faces if runs else 0,
+        alerts=total["alerts"],
+        true_alerts=total["arrested"]
+        + total["advised"]
+        + total["no_further_action"]
+        + total["not_engaged"],
+        false_alerts=false_alerts,
+        false_alerts_confirmed=total["false_confirmed"],
+        false_alerts_unconfirmed=total["false_unconfirmed"],
+        not_adjudicated=total["not_adjudicated"],
+        engagements=total["arrested"]
+        + total["advised"]
+        + total["no_further_action"]
+        + total["false_confirmed"],
+        arrests=total["arrested"],
+        outcomes_by_category=rows,
+        false_alert_rate_per_face=_ratio(false_alerts, faces if runs else 0),
+        false_alert_rate_per_alert=_ratio(false_alerts, total["alerts"]),
+        audit_head_seq=None if head is None else head.last_seq,
+        audit_head_hash=None if head is None else head.last_hash,
+        generated_at=now,
+    )
+
+
+def deployments_in(db: Session, start: datetime, end: datetime) -> list[int]:
+    """Deployments whose first period of use began in ``[start, end)``, in that order."""
+    found = []
+    for dep in db.execute(select(Deployment)).scalars():
+        if dep.runs and start <= dep.runs[0].started_at < end:
+            found.append((dep.runs[0].started_at, dep.id))
+    return [dep_id for _, dep_id in sorted(found)]

@@ -1,0 +1,1 @@
+"""Users, roles and permissions, console sessions and API tokens."""

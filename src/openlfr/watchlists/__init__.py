@@ -1,0 +1,1 @@
+"""Watchlist records: versions, subjects, sealed reference images and templates."""

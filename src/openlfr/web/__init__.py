@@ -1,0 +1,1 @@
+"""The operator console: server-rendered pages, a little JavaScript, and the camera preview."""

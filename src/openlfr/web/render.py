@@ -1,0 +1,73 @@
+"""Jinja2 rendering for the console: one environment, filters for times, scores and labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from openlfr.users.roles import Permission
+from openlfr.web.guard import Viewer
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+
+
+def _when(value: datetime | None) -> str:
+    """UTC, to the second; the browser shows it in local time as well (``<time>``)."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _label(value: object) -> str:
+    """``wanted_on_warrant`` → ``Wanted on warrant``."""
+    text = str(value).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+env = templates.env
+env.filters["when"] = _when
+env.filters["iso"] = _iso
+env.filters["label"] = _label
+env.filters["score"] = _score
+env.globals["P"] = Permission
+
+
+def render(
+    request: Request,
+    template: str,
+    viewer: Viewer | None,
+    *,
+    title: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A full page (or a fragment) with the viewer and their navigation."""
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"viewer": viewer, "title": title, "path": request.url.path, **context},
+        status_code=status_code,
+    )
