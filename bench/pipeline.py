@@ -119,11 +119,11 @@ def main_compare(args: argparse.Namespace) -> None:
         per_cam = ", ".join(f"{x:.1f}" for x in r["per_camera_fps"])  # type: ignore[attr-defined]
         label = {
             "live-1": "1 camera",
-            "live-2": "2 cameras",
-            "live-2-own": "2 cameras, own sessions",
+            "live-2": "2 cameras, shared recogniser",
+            "live-2-own": "2 cameras, own sessions (default)",
         }
         print(
-            f"{label[variant]:<24} fps per camera [{per_cam}] dropped {r['dropped']:.0f} "
+            f"{label[variant]:<34} fps per camera [{per_cam}] dropped {r['dropped']:.0f} "
             f"latency p50 {np.percentile(lat, 50):.0f} ms p95 {np.percentile(lat, 95):.0f} ms "
             f"(n={len(r['latencies_ms'])}) {r['cpu_seconds'] / r['seconds']:.2f} cores "
             f"{r['peak_rss_mb']:.0f} MB"

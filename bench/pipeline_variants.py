@@ -25,7 +25,7 @@ from openlfr.config import DetectorConfig, RuntimeConfig, Settings, SFacePackCon
 from openlfr.config.pipeline import SourceConfig
 from openlfr.matching import rules_from_settings
 from openlfr.stream import CameraPipeline, EndOfSource, Runner, open_source, parse_source
-from openlfr.stream.build import camera_pack
+from openlfr.stream.build import camera_pack, threads_per_camera
 from openlfr.types import Look
 from openlfr.vision import ModelPack, load_pack
 from openlfr.watchlist import Gallery
@@ -201,8 +201,12 @@ def run_realtime(
     alerts' own (capture of the deciding crop to emission).
     """
     base = Settings()
+    # As the live runner does (stream/build.py): model threads sized to the cameras.
+    threads = base.runtime.threads or threads_per_camera(cameras)
+    cv2.setNumThreads(threads)
     settings = base.model_copy(
         update={
+            "runtime": base.runtime.model_copy(update={"threads": threads}),
             "pipeline": base.pipeline.model_copy(
                 update={
                     "share_recogniser": share,

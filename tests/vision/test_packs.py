@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,29 @@ def test_both_recogniser_engines_give_the_same_embeddings() -> None:
         )
         out[backend] = recogniser.embed(crops)
     np.testing.assert_allclose(out["onnxruntime"], out["opencv"], atol=1e-4)
+
+
+def test_one_recogniser_embeds_correctly_from_several_threads() -> None:
+    rng = np.random.default_rng(4)
+    crops = [(rng.random((112, 112, 3)) * 255).astype(np.uint8) for _ in range(4)]
+    recogniser = OnnxRecogniser(
+        SFACE_2021DEC.locate(), RuntimeConfig(recogniser_backend="opencv"), model_id="sface"
+    )
+    expected = recogniser.embed(crops)
+    results: list[np.ndarray] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(5):
+            out = recogniser.embed(crops)
+            with lock:
+                results.append(out)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 15
+    for out in results:
+        np.testing.assert_allclose(out, expected, atol=1e-5)

@@ -212,7 +212,12 @@ def run(
     ]
     sink = FanOut(sinks)
     factory = pipeline_factory(
-        settings, svc.pack, LiveGallery(stored.gallery()), watchlist=watchlist, threshold=threshold
+        settings,
+        svc.pack,
+        LiveGallery(stored.gallery()),
+        watchlist=watchlist,
+        threshold=threshold,
+        cameras=len(specs),
     )
     runner = Runner(specs, factory, sink, settings.pipeline.source)
 

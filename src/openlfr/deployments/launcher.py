@@ -86,6 +86,7 @@ class StreamSession:
             self._gallery,
             watchlist=f"deployment-{self._plan.deployment_id}",
             threshold=threshold,
+            cameras=len(self._plan.cameras),
         )
         preview = self._services.preview
 
