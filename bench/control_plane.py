@@ -47,8 +47,8 @@ from openlfr.storage.engine import Database
 from openlfr.storage.testing import PostgresSchema, postgres_unavailable
 from openlfr.types import FaceQuality
 from openlfr.watchlist.models import Template
-from openlfr.watchlists import service as watchlists
-from openlfr.watchlists.models import WatchlistCreate
+from openlfr.watchlist_records import service as watchlists
+from openlfr.watchlist_records.models import WatchlistCreate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,7 @@ from openlfr.storage.engine import Database
 from openlfr.storage.testing import ManualClock
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
-from openlfr.watchlists.models import ReferenceImage, Subject, WatchlistVersion
+from openlfr.watchlist_records.models import ReferenceImage, Subject, WatchlistVersion
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from openlfr.deployments.models import Deployment, DeploymentRun, DeploymentStat
 from openlfr.notify import service as notify
 from openlfr.storage.context import Ctx, drop_blob, put_blob
 from openlfr.storage.errors import Conflict, InvalidInput, NotFound
-from openlfr.watchlists.enrolment import media_type, sha256_hex
-from openlfr.watchlists.models import Subject
+from openlfr.watchlist_records.enrolment import media_type, sha256_hex
+from openlfr.watchlist_records.models import Subject
 
 CROP_BLOB = "alert-crop"
 LATE_ALERT_GRACE = timedelta(seconds=60)

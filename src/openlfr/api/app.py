@@ -24,7 +24,7 @@ from openlfr.notify.router import router as notify_router
 from openlfr.services import Services
 from openlfr.storage.clock import Clock
 from openlfr.users.router import router as users_router
-from openlfr.watchlists.router import router as watchlists_router
+from openlfr.watchlist_records.router import router as watchlists_router
 from openlfr.web.app import mount_console
 
 API_PREFIX = "/api/v1"

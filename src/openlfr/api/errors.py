@@ -21,7 +21,7 @@ from openlfr.storage.errors import (
     Unauthorised,
 )
 from openlfr.users.service import LoginFailed
-from openlfr.watchlists.enrolment import EnrolmentRefused
+from openlfr.watchlist_records.enrolment import EnrolmentRefused
 
 log = logging.getLogger(__name__)
 

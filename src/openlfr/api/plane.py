@@ -23,7 +23,7 @@ from openlfr.storage import migrate
 from openlfr.storage.clock import Clock, SystemClock
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users.credentials import Passwords
-from openlfr.watchlists.enrolment import GateTemplateSource, TemplateSource
+from openlfr.watchlist_records.enrolment import GateTemplateSource, TemplateSource
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from openlfr.users import service as users
 from openlfr.users.models import User, UserCreate, UserUpdate
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
-from openlfr.watchlists import service as watchlists
-from openlfr.watchlists.models import WatchlistCreate, WatchlistVersion
-from openlfr.watchlists.service import SubjectDetails
+from openlfr.watchlist_records import service as watchlists
+from openlfr.watchlist_records.models import WatchlistCreate, WatchlistVersion
+from openlfr.watchlist_records.service import SubjectDetails
 
 MARKER = ".openlfr-demo"
 DEPLOYMENT_NAME = "Demo: synthetic high street"

@@ -20,8 +20,8 @@ from openlfr.storage.clock import Clock
 from openlfr.storage.context import Actor, Ctx
 from openlfr.storage.engine import Database
 from openlfr.watchlist.gallery import Gallery
-from openlfr.watchlists import lifecycle
-from openlfr.watchlists import service as watchlists
+from openlfr.watchlist_records import lifecycle
+from openlfr.watchlist_records import service as watchlists
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("live")

@@ -21,9 +21,9 @@ from openlfr.deployments.models import (
 )
 from openlfr.storage.context import Ctx
 from openlfr.storage.errors import Conflict, InvalidInput, NotFound
-from openlfr.watchlists import lifecycle
-from openlfr.watchlists import service as watchlists
-from openlfr.watchlists.models import WatchlistState, WatchlistVersion
+from openlfr.watchlist_records import lifecycle
+from openlfr.watchlist_records import service as watchlists
+from openlfr.watchlist_records.models import WatchlistState, WatchlistVersion
 
 ENTITY = "deployment"
 S = DeploymentState

@@ -22,8 +22,8 @@ from openlfr.storage.clock import Clock
 from openlfr.storage.context import Actor, Ctx
 from openlfr.storage.engine import Database
 from openlfr.users import service as users
-from openlfr.watchlists import lifecycle
-from openlfr.watchlists.models import ReferenceImage
+from openlfr.watchlist_records import lifecycle
+from openlfr.watchlist_records.models import ReferenceImage
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor.system("retention")

@@ -36,7 +36,7 @@ from openlfr.audit.actions import Action
 from openlfr.audit.models import AuditHead
 from openlfr.audit.service import details_of, iter_events
 from openlfr.deployments.models import Deployment, DeploymentState
-from openlfr.watchlists.models import Subject, WatchlistState, WatchlistVersion
+from openlfr.watchlist_records.models import Subject, WatchlistState, WatchlistVersion
 
 RECORD_FORMAT: Literal["openlfr-deployment-record/1"] = "openlfr-deployment-record/1"
 UNKNOWN_CATEGORY = "unknown"

@@ -15,6 +15,6 @@ def metadata() -> MetaData:
     import openlfr.deployments.models
     import openlfr.notify.models
     import openlfr.users.models
-    import openlfr.watchlists.models  # noqa: F401
+    import openlfr.watchlist_records.models  # noqa: F401
 
     return Base.metadata

@@ -24,7 +24,7 @@ from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.storage.context import Ctx
 from openlfr.storage.errors import Conflict
 from openlfr.users.roles import Permission as P
-from openlfr.watchlists.models import ReferenceImage, Subject
+from openlfr.watchlist_records.models import ReferenceImage, Subject
 from openlfr.web.access import Page
 from openlfr.web.guard import Viewer, viewer_of
 from openlfr.web.live import ClaimRead, ConsoleHub, sse

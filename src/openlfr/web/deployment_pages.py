@@ -15,8 +15,8 @@ from sqlalchemy import select
 from openlfr.api.plane import ControlPlane
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment
-from openlfr.watchlists import service as watchlists
-from openlfr.watchlists.models import WatchlistState, WatchlistVersion
+from openlfr.watchlist_records import service as watchlists
+from openlfr.watchlist_records.models import WatchlistState, WatchlistVersion
 from openlfr.web.access import Page
 from openlfr.web.guard import Viewer, viewer_of
 from openlfr.web.render import render

@@ -13,8 +13,8 @@ from openlfr.api.plane import ControlPlane
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.deployments.models import Deployment
-from openlfr.watchlists import service as watchlists
-from openlfr.watchlists.models import WatchlistRead
+from openlfr.watchlist_records import service as watchlists
+from openlfr.watchlist_records.models import WatchlistRead
 from openlfr.web.access import Page
 from openlfr.web.guard import Viewer, viewer_of
 from openlfr.web.render import render

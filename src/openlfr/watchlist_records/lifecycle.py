@@ -13,14 +13,14 @@ from openlfr.audit.actions import Action
 from openlfr.storage.context import Ctx, put_blob
 from openlfr.storage.errors import Conflict
 from openlfr.watchlist.gallery import Gallery
-from openlfr.watchlists.enrolment import embedding_from
-from openlfr.watchlists.models import (
+from openlfr.watchlist_records.enrolment import embedding_from
+from openlfr.watchlist_records.models import (
     ReferenceImage,
     Subject,
     WatchlistState,
     WatchlistVersion,
 )
-from openlfr.watchlists.service import (
+from openlfr.watchlist_records.service import (
     ENTITY,
     IMAGE_BLOB,
     delete_subject_rows,

@@ -13,8 +13,8 @@ from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.storage.errors import InvalidInput
 from openlfr.users.roles import Permission as P
-from openlfr.watchlists import lifecycle, service
-from openlfr.watchlists.models import (
+from openlfr.watchlist_records import lifecycle, service
+from openlfr.watchlist_records.models import (
     ImageData,
     ImagesAdd,
     ReferenceImageRead,

@@ -15,13 +15,13 @@ from openlfr.storage.context import Ctx, drop_blob, put_blob
 from openlfr.storage.errors import Conflict, InvalidInput, NotFound
 from openlfr.watchlist.models import Template
 from openlfr.watchlist.rejections import ImageRejected, Rejection
-from openlfr.watchlists.enrolment import (
+from openlfr.watchlist_records.enrolment import (
     EnrolmentRefused,
     TemplateSource,
     embedding_bytes,
     media_type,
 )
-from openlfr.watchlists.models import (
+from openlfr.watchlist_records.models import (
     ReferenceImage,
     Subject,
     WatchlistCreate,

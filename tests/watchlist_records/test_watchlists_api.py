@@ -12,7 +12,7 @@ from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.users.roles import Role
 from openlfr.watchlist.rejections import ImageRejected
-from openlfr.watchlists.models import ReferenceImage, Subject
+from openlfr.watchlist_records.models import ReferenceImage, Subject
 
 MANAGER = Role.WATCHLIST_MANAGER
 
