@@ -23,6 +23,7 @@ from openlfr.watchlist_records.models import (
 from openlfr.watchlist_records.service import (
     ENTITY,
     IMAGE_BLOB,
+    delete_subject,
     delete_subject_rows,
     require_open,
     template_purpose,
@@ -201,16 +202,6 @@ def purge_expired_subjects(ctx: Ctx) -> int:
         .all()
     )
     for subject in expired:
-        audit.record(
-            ctx,
-            Action.SUBJECT_EXPIRED,
-            entity_type="subject",
-            entity_id=subject.id,
-            details={
-                "watchlist_id": subject.watchlist_id,
-                "reference": subject.reference,
-                "images": delete_subject_rows(ctx, subject),
-            },
-        )
+        delete_subject(ctx, subject, Action.SUBJECT_EXPIRED)
     ctx.db.flush()
     return len(expired)

@@ -301,12 +301,11 @@ def delete_subject_rows(ctx: Ctx, subject: Subject) -> int:
     return n
 
 
-def remove_subject(ctx: Ctx, subject: Subject) -> None:
-    """Delete a subject, its images and templates from an open watchlist."""
-    require_open(subject.watchlist)
+def delete_subject(ctx: Ctx, subject: Subject, action: Action) -> None:
+    """Delete a subject with its images and templates, audited as ``action``."""
     audit.record(
         ctx,
-        Action.SUBJECT_REMOVED,
+        action,
         entity_type="subject",
         entity_id=subject.id,
         details={
@@ -315,6 +314,12 @@ def remove_subject(ctx: Ctx, subject: Subject) -> None:
             "images": delete_subject_rows(ctx, subject),
         },
     )
+
+
+def remove_subject(ctx: Ctx, subject: Subject) -> None:
+    """Delete a subject, its images and templates from an open watchlist."""
+    require_open(subject.watchlist)
+    delete_subject(ctx, subject, Action.SUBJECT_REMOVED)
     ctx.db.flush()
 
 
