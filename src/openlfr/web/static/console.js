@@ -295,6 +295,7 @@ const Console = (() => {
       el.title = el.textContent;
       el.textContent = when.toLocaleString(undefined, {
         year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+        hourCycle: "h23", timeZoneName: "short", // a time always says its zone, as the record does
       });
     }
   }

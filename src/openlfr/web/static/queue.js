@@ -20,6 +20,8 @@
 
   // When each alert reached the page (ms since the epoch), for measuring alert-to-screen delay.
   window.openlfrTimings = [];
+  // Alert ids whose "settled" event this page has handled (tests wait on it, not on time).
+  window.openlfrSettled = [];
 
   const now = () => performance.timeOrigin + performance.now();
 
@@ -100,6 +102,7 @@
       const s = JSON.parse(event.data);
       claims.delete(s.alert_id);
       settle(cardOf(s.alert_id), s.alert_id, s.decision, s.outcome, s.by);
+      window.openlfrSettled.push(s.alert_id);
     });
     setStatus();
   }
@@ -219,6 +222,11 @@
   }
 
   function settle(card, id, decision, outcome, by) {
+    // The console that decided hears of its own decision again from the stream: one row each.
+    if (decidedBody.querySelector(`tr[data-alert-id="${id}"]`)) {
+      if (card) removeCard(card);
+      return;
+    }
     const label = (v) => (v ? v.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase()) : "—");
     const row = document.createElement("tr");
     const cells = [
@@ -234,14 +242,17 @@
       td.textContent = text;
       row.appendChild(td);
     }
+    row.dataset.alertId = String(id);
     decidedBody.prepend(row);
-    if (card) {
-      const hadFocus = card.contains(document.activeElement);
-      const next = card.nextElementSibling || card.previousElementSibling;
-      card.remove();
-      updateCount(-1);
-      if (hadFocus) (next || document.getElementById("main")).focus();
-    }
+    if (card) removeCard(card);
+  }
+
+  function removeCard(card) {
+    const hadFocus = card.contains(document.activeElement);
+    const next = card.nextElementSibling || card.previousElementSibling;
+    card.remove();
+    updateCount(-1);
+    if (hadFocus) (next || document.getElementById("main")).focus();
   }
 
   async function claim(card, force) {
