@@ -46,7 +46,7 @@ PAGES: tuple[PageInfo, ...] = (
         "Cameras",
         "/console/cameras",
         frozenset({_P.ALERT_CROPS_VIEW}),
-        "Privacy view of each live camera: faces that are not alerts are blurred.",
+        "Privacy view of each live camera: obscured except faces that raised an alert.",
     ),
     PageInfo(
         Page.DEPLOYMENTS,

@@ -1,4 +1,4 @@
-"""Camera view: each live camera's privacy preview (faces that are not alerts blurred) and rates."""
+"""Camera view: each live camera's privacy preview (obscured except alerted faces) and rates."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def cameras_page(request: Request, viewer: CameraViewer) -> Response:
     responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "No fresh picture."}},
 )
 def preview_picture(request: Request, deployment_id: int, camera: str, caller: Watcher) -> Response:
-    """The camera's newest picture, blurred (204 when it has none from the last seconds)."""
+    """The camera's newest picture, obscured (204 when it has none from the last seconds)."""
     data = preview_of(request).jpeg(deployment_id, camera)
     if data is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})

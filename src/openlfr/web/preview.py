@@ -1,10 +1,13 @@
-"""The camera view's privacy preview: the newest frame per camera, blurred before it is kept.
+"""The camera view's privacy preview: the newest frame per camera, obscured before it is kept.
 
 Privacy by construction (invariants 1 and 6):
 
-- every detected face that has not raised an alert is pixelated and blurred
-  *before* the picture is stored, so the buffer never holds a face that is not
-  an alert, not even for the few seconds it lives;
+- the preview fails safe: the *whole* picture is reduced to a coarse mosaic, so a
+  face the detector misses (cut by the frame's edge, tiny, blurred, turned away)
+  is obscured like everything else; only the boxes of faces that raised an alert
+  are shown as captured, and every other detected face is pixelated again on top;
+- all of this happens *before* the picture is stored, so the buffer never holds a
+  face that is not an alert, not even for the few seconds it lives;
 - only the newest picture of each camera is held, in memory, and it is dropped
   ``max_age_s`` after it was taken (a janitor thread enforces this when no one
   reads it and the camera has stopped);
@@ -12,8 +15,6 @@ Privacy by construction (invariants 1 and 6):
   ``demand_s``), so an unwatched camera costs nothing and leaves nothing.
 
 Nothing here touches a file: JPEG encoding happens in memory on request.
-A face the detector misses is not blurred; the detector runs at the
-pipeline's (low) score threshold precisely so that small faces are found.
 """
 
 from __future__ import annotations
@@ -50,8 +51,15 @@ class PreviewSettings:
         demand_s: pictures are made only if someone asked for one this recently.
         jpeg_quality: 1-100.
         margin: each face box is widened by this share of its size on every side
-            before blurring, to cover hair and ears.
-        cells: a blurred face keeps at most this many blocks across its width.
+            before it is blurred or shown, to cover hair and ears.
+        cells: a detected face that has not alerted keeps at most this many blocks
+            across its width.
+        scene_cells: the whole picture keeps this many blocks across its shorter side
+            (16 at 960×540: 34-pixel blocks). This is what protects faces the detector
+            misses: a face keeps about ``scene_cells`` × its share of the picture's
+            height blocks, so even one filling three quarters of the height keeps
+            about 12, where a recogniser can no longer tell who it is. Lower is
+            safer and shows less of the scene.
     """
 
     fps: float = 8.0
@@ -61,6 +69,11 @@ class PreviewSettings:
     jpeg_quality: int = 75
     margin: float = 0.3
     cells: int = 6
+    scene_cells: int = 16
+
+    def __post_init__(self) -> None:
+        if self.scene_cells < 1 or self.cells < 1:
+            raise ValueError("cells and scene_cells must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +99,7 @@ class _Picture:
 
 @dataclass
 class _Feed:
-    """One camera's counters and newest blurred picture."""
+    """One camera's counters and newest obscured picture."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     picture: _Picture | None = None
@@ -97,7 +110,7 @@ class _Feed:
     times: deque[float] = field(default_factory=lambda: deque(maxlen=64))
     faces: int = 0
     tracks: int = 0
-    # track id -> when it was last seen; a track that alerted stays unblurred while it lives.
+    # track id -> when it was last seen; a track that alerted stays shown while it lives.
     alerted: dict[int, float] = field(default_factory=dict)
     wanted_at: float = float("-inf")
     last_frame_at: float = float("-inf")
@@ -114,8 +127,12 @@ def redact(
     alerted: set[int] | frozenset[int],
     settings: PreviewSettings,
 ) -> ImageArray:
-    """A scaled copy of ``image`` with every face blurred except those of alerted tracks.
+    """A scaled copy of ``image`` in which nothing is recognisable but the alerted faces.
 
+    The whole picture becomes a coarse mosaic (fail safe: it does not depend on the
+    detector having found a face); the box of each face whose track raised an alert
+    is then shown as captured, and every other detected face is pixelated again on
+    top (so a neighbour overlapping an alerted face's margin stays hidden).
     Tracked faces get a box: amber with "ALERT" for a track that raised an alert,
     cyan with the track number for the others. ``image`` itself is not modified.
     """
@@ -123,13 +140,19 @@ def redact(
     if height == 0 or width == 0:
         raise ValueError("empty frame")
     scale = min(1.0, settings.max_width / max(width, 1))
-    out: ImageArray
+    scaled: ImageArray
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        out = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        scaled = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     else:
-        out = image.copy()
+        scaled = image
+    out = _mosaic(scaled, settings.scene_cells)
     keep = {t.det_index for t in tracks if t.track_id in alerted}
+    for row in sorted(keep):
+        if 0 <= row < len(detections):
+            region = _region(out, detections.boxes[row] * scale, settings.margin)
+            if region is not None:
+                out[region] = scaled[region]
     for row in range(len(detections)):
         if row not in keep:
             _blur(out, detections.boxes[row] * scale, settings)
@@ -138,16 +161,37 @@ def redact(
     return np.ascontiguousarray(out)
 
 
-def _blur(image: ImageArray, box: FloatArray, settings: PreviewSettings) -> None:
+def _mosaic(image: ImageArray, cells: int) -> ImageArray:
+    """A new picture of ``cells`` blocks across the shorter side, each its area's mean."""
+    height, width = image.shape[:2]
+    short = min(height, width)
+    cells_x = max(1, min(width, round(cells * width / short)))
+    cells_y = max(1, min(height, round(cells * height / short)))
+    small = cv2.resize(image, (cells_x, cells_y), interpolation=cv2.INTER_AREA)
+    # Hard block edges, no softening: blurring a mosaic makes faces easier to recognise.
+    return np.asarray(
+        cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST), dtype=np.uint8
+    )
+
+
+def _region(image: ImageArray, box: FloatArray, margin: float) -> tuple[slice, slice] | None:
+    """The rows and columns of ``box`` widened by ``margin``, clipped to the picture."""
     height, width = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
-    mx, my = (x2 - x1) * settings.margin, (y2 - y1) * settings.margin
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
     left, top = max(0, int(x1 - mx)), max(0, int(y1 - my))
     right, bottom = min(width, int(np.ceil(x2 + mx))), min(height, int(np.ceil(y2 + my)))
     if right <= left or bottom <= top:
+        return None
+    return slice(top, bottom), slice(left, right)
+
+
+def _blur(image: ImageArray, box: FloatArray, settings: PreviewSettings) -> None:
+    area = _region(image, box, settings.margin)
+    if area is None:
         return
-    region = image[top:bottom, left:right]
-    w, h = right - left, bottom - top
+    region = image[area]
+    h, w = region.shape[:2]
     # Pixelating to a handful of blocks destroys identity (unlike a Gaussian alone,
     # which can be partly undone); the blur afterwards only softens the blocks.
     cells_x = max(1, min(settings.cells, w))
@@ -170,7 +214,7 @@ def _box(image: ImageArray, track: Track, alert: bool, scale: float) -> None:
 
 
 class PreviewHub:
-    """The newest blurred picture and the rates of every running camera, in memory.
+    """The newest obscured picture and the rates of every running camera, in memory.
 
     Cameras are keyed by ``(deployment id, camera name)``. The pipeline reports
     frames through :meth:`observer`; the console reads :meth:`jpeg` and
@@ -253,7 +297,7 @@ class PreviewHub:
         self._ensure_janitor()
 
     def jpeg(self, deployment_id: int, camera: str) -> bytes | None:
-        """The newest blurred picture as JPEG, or None if there is none fresh enough.
+        """The newest obscured picture as JPEG, or None if there is none fresh enough.
 
         Asking counts as watching: the camera starts making pictures.
         """

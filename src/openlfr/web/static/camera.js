@@ -1,4 +1,4 @@
-// openlfr camera view: polls each camera's blurred picture and its counters.
+// openlfr camera view: polls each camera's obscured picture and its counters.
 "use strict";
 
 (() => {
