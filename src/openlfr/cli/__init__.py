@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from openlfr.cli import demo, evaluate, recognition, server
+from openlfr.cli.common import EXIT_REJECTED
 from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
+from openlfr.vision.weights import ModelFileError
 
 app = typer.Typer(
     name="openlfr",
@@ -34,4 +38,10 @@ app.add_typer(demo.report_app, name="report")
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except ModelFileError as exc:
+        # A missing or damaged model is the installation's fault, not the input's:
+        # one line that says which file and how to mend it, never a traceback.
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        raise SystemExit(EXIT_REJECTED) from None

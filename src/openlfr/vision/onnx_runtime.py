@@ -43,6 +43,9 @@ def load_session(
         model = onnx.load(str(path))
     except Exception as exc:  # onnx raises several unrelated types for a bad file
         raise ModelFileError(f"model file {path} is not a readable ONNX model: {exc}") from exc
+    if not model.graph.input or not model.graph.output:
+        # An empty or truncated file parses as an empty model.
+        raise ModelFileError(f"model file {path} is not a readable ONNX model: it holds no graph")
     # Old exporters (SFace 2021dec) list every weight as a graph input too,
     # which stops onnxruntime folding constants; drop those inputs.
     initialisers = {init.name for init in model.graph.initializer}
@@ -65,6 +68,12 @@ def load_session(
     # Spinning threads fight OpenCV's and the decoder's threads on few cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(
-        model.SerializeToString(), sess_options=options, providers=providers_for(runtime)
-    )
+    providers = providers_for(runtime)
+    try:
+        return ort.InferenceSession(
+            model.SerializeToString(), sess_options=options, providers=providers
+        )
+    except Exception as exc:  # onnxruntime's own error types for a graph it cannot run
+        raise ModelFileError(
+            f"model file {path} is not a model onnxruntime can run: {exc}"
+        ) from exc

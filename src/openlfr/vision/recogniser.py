@@ -13,6 +13,7 @@ from openlfr.config import RuntimeConfig
 from openlfr.types import Detection, FloatArray, ImageArray
 from openlfr.vision.align import align_face
 from openlfr.vision.runners import recogniser_runner
+from openlfr.vision.weights import ModelFileError
 
 
 def l2_normalise(vectors: np.ndarray) -> FloatArray:
@@ -58,7 +59,19 @@ class OnnxRecogniser(FaceRecogniser):
         self._mean, self._std, self._rgb = np.float32(mean), np.float32(std), rgb
         self._max_batch = max_batch
         probe = np.zeros((1, input_size, input_size, 3), np.uint8)
-        self.dim = int(self._run(probe).shape[1])
+        try:
+            out = self._run(probe)
+        except Exception as exc:  # the engines' own error types
+            raise ModelFileError(
+                f"model file {model_path} is not a recogniser that takes a {input_size}×"
+                f"{input_size} face crop: {exc}"
+            ) from exc
+        if out.ndim != 2 or out.shape[0] != 1:
+            raise ModelFileError(
+                f"model file {model_path} is not a recogniser: it gives an output of shape "
+                f"{tuple(out.shape)}, not one embedding per face"
+            )
+        self.dim = int(out.shape[1])
 
     def crop(self, image: ImageArray, detection: Detection) -> ImageArray:
         return align_face(image, detection.landmarks, self.input_size)

