@@ -34,6 +34,9 @@ class AlertRecord(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The id the pipeline gave the alert: a worker delivers it as an idempotency key, so an
+    # alert retried after a lost acknowledgement is stored once.
+    uid: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     deployment_id: Mapped[int] = mapped_column(
         ForeignKey("deployments.id", ondelete="RESTRICT"), index=True
     )

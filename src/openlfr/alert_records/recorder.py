@@ -49,9 +49,17 @@ class AlertRecorder:
         with self._database.session() as db:
             ctx = Ctx(db=db, actor=actor, now=self._clock.now(), blobs=self._blobs)
             alert = service.ingest(ctx, item, mqtt_enabled=self._mqtt_enabled)
+        self.announce(alert)
+        return alert
+
+    @property
+    def mqtt_enabled(self) -> bool:
+        return self._mqtt_enabled
+
+    def announce(self, alert: AlertRecord) -> None:
+        """Tell the listeners of an alert that has committed."""
         for listener in self._listeners:
             try:
                 listener(alert)
             except Exception:  # the alert is stored; a failed notification is retried or replayed
                 log.exception("alert listener failed for alert %s", alert.id)
-        return alert

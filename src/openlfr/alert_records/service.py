@@ -42,6 +42,8 @@ class AlertInput:
         track_id: the pipeline's track identifier.
         captured_at: capture time of the frame the crop came from.
         crop: the probe face crop, encoded (JPEG or PNG).
+        uid: the pipeline's alert id; an alert whose uid is stored already is not stored
+            again (workers retry deliveries).
     """
 
     deployment_id: int
@@ -51,6 +53,12 @@ class AlertInput:
     track_id: str
     captured_at: datetime
     crop: bytes
+    uid: str | None = None
+
+
+def find_by_uid(ctx: Ctx, uid: str) -> AlertRecord | None:
+    """The alert stored under a pipeline's alert id, if any."""
+    return ctx.db.execute(select(AlertRecord).where(AlertRecord.uid == uid)).scalar_one_or_none()
 
 
 def ingest(ctx: Ctx, item: AlertInput, *, mqtt_enabled: bool) -> AlertRecord:
@@ -70,6 +78,7 @@ def ingest(ctx: Ctx, item: AlertInput, *, mqtt_enabled: bool) -> AlertRecord:
         )
     crop_sha = sha256_hex(item.crop)
     alert = AlertRecord(
+        uid=item.uid,
         deployment_id=dep.id,
         run_id=run.id,
         camera=item.camera,

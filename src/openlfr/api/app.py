@@ -26,6 +26,7 @@ from openlfr.storage.clock import Clock
 from openlfr.users.router import router as users_router
 from openlfr.watchlist_records.router import router as watchlists_router
 from openlfr.web.app import mount_console
+from openlfr.workers.router import router as workers_router
 
 API_PREFIX = "/api/v1"
 ROUTERS = (
@@ -36,6 +37,7 @@ ROUTERS = (
     alerts_router,
     notify_router,
     audit_router,
+    workers_router,
 )
 
 

@@ -10,6 +10,8 @@ import httpx
 
 from openlfr.alert_records.models import AlertRecord
 from openlfr.alert_records.recorder import AlertRecorder
+from openlfr.audit import service as audit
+from openlfr.audit.actions import Action
 from openlfr.config import Settings
 from openlfr.deployments.live import LiveManager, PipelineLauncher
 from openlfr.notify.broker import AlertBroker
@@ -24,6 +26,7 @@ from openlfr.storage.clock import Clock, SystemClock
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users.credentials import Passwords
 from openlfr.watchlist_records.enrolment import GateTemplateSource, TemplateSource
+from openlfr.workers.hub import WorkerHub
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,10 @@ class ControlPlane:
             mqtt_enabled=notify.mqtt.enabled,
             listeners=[self._announce],
         )
+        # Where the launcher is the workers' hub, its routes serve the workers.
+        self.worker_hub = launcher if isinstance(launcher, WorkerHub) else None
+        if self.worker_hub is not None:
+            self.worker_hub.on_alarm = self._camera_alarm
         self.live = LiveManager(self.database, self.blobs, self.clock, self.recorder, launcher)
         self.retention = RetentionScheduler(
             self.database, self.blobs, self.clock, self.settings.retention
@@ -83,6 +90,19 @@ class ControlPlane:
     def _announce(self, alert: AlertRecord) -> None:
         self.broker.publish(AlertMessage.of(alert))
         self.dispatcher.wake()
+
+    def _camera_alarm(self, deployment_id: int, camera: str, state: str, error: str | None) -> None:
+        """A camera stalled, failed or filled its spool: on the audit log (the console and the
+        API show it from the hub's live state)."""
+        with self.work(Actor.system("hub")) as ctx:
+            audit.record(
+                ctx,
+                Action.CAMERA_ALARM,
+                entity_type="camera",
+                entity_id=camera,
+                deployment_id=deployment_id,
+                details={"state": state, "error": error},
+            )
 
     def template_source(self) -> TemplateSource:
         """The quality gate over the configured models (loaded on first enrolment)."""

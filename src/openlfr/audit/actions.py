@@ -40,6 +40,7 @@ class Action(StrEnum):
     CAMERA_ADDED = "camera.added"
     CAMERA_REMOVED = "camera.removed"
     CAMERA_PREVIEW_OPENED = "camera.preview_opened"
+    CAMERA_ALARM = "camera.alarm"
     # alerts
     ALERT_CREATED = "alert.created"
     ALERT_READ = "alert.read"

@@ -10,6 +10,7 @@ from openlfr.cli import demo, evaluate, recognition, server
 from openlfr.cli.common import EXIT_REJECTED
 from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
+from openlfr.cli.worker import worker
 from openlfr.vision.weights import ModelFileError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command()(recognition.identify)
 app.command("run")(run_cameras)
 app.add_typer(watchlist_app, name="watchlist")
 app.command()(server.serve)
+app.command()(worker)
 app.command()(server.purge)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.user_app, name="user")

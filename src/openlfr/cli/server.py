@@ -43,12 +43,19 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    workers: int = typer.Option(
+        1,
+        min=0,
+        max=64,
+        help="Local camera worker processes to run and supervise (0: remote only).",
+    ),
 ) -> None:
-    """Run the API (and, once started, deployments' cameras) until interrupted."""
+    """Run the hub (API, console, database) and its local camera workers until interrupted."""
     import uvicorn
 
     from openlfr.api.app import create_app
-    from openlfr.deployments.launcher import default_launcher
+    from openlfr.workers.hub import WorkerHub
+    from openlfr.workers.supervisor import hub_url, start_local_workers
 
     svc = _ready(services())
     with svc.database.session() as db:
@@ -58,14 +65,30 @@ def serve(
             "no accounts yet: create the first with 'openlfr user add NAME --role admin'",
             highlight=False,
         )
-    app = create_app(services=svc, launcher=default_launcher(svc))
+    app = create_app(services=svc, launcher=WorkerHub())
+    plane = app.state.plane
+    local = None
+    if workers:
+        local = start_local_workers(
+            plane.database,
+            plane.blobs,
+            plane.clock,
+            plane.passwords,
+            url=hub_url(host, port),
+            home=svc.settings.home / "worker",
+            count=workers,
+        )
     stderr.print(
         f"openlfr API on http://{host}:{port}/api/v1  (docs: /docs)  database: "
         f"{svc.database.url.render_as_string(hide_password=True)}",
         highlight=False,
     )
     # Open SSE streams never end by themselves: give them a few seconds on shutdown.
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    finally:
+        if local is not None:
+            local.stop()
 
 
 @db_app.command("upgrade")

@@ -23,10 +23,11 @@ from openlfr.config import Settings
 from openlfr.demo.output import DemoOutput, StoppedSummary
 from openlfr.demo.setup import DemoState, demo_settings, prepare, prepare_home, start_live
 from openlfr.deployments import service as deployments
-from openlfr.deployments.launcher import default_launcher
 from openlfr.services import Services
 from openlfr.storage import migrate
 from openlfr.storage.context import Actor
+from openlfr.workers.hub import WorkerHub
+from openlfr.workers.supervisor import LocalWorkers, hub_url, start_local_workers
 
 # How long the web server waits for open event streams (the console's) when stopping.
 _GRACEFUL_S = 3
@@ -96,6 +97,17 @@ def _stopped_summary(plane: ControlPlane, state: DemoState) -> StoppedSummary:
         )
 
 
+def _worker_env(settings: Settings) -> dict[str, str]:
+    """The demo's worker reads the demo's settings: its home and looping real-time cameras."""
+    source = settings.pipeline.source
+    return {
+        **os.environ,
+        "OPENLFR_HOME": str(settings.home),
+        "OPENLFR_PIPELINE__SOURCE__REALTIME": str(source.realtime).lower(),
+        "OPENLFR_PIPELINE__SOURCE__LOOP": str(source.loop).lower(),
+    }
+
+
 def run_demo(options: DemoOptions, out: DemoOutput) -> int:
     """Run the demo until interrupted; the exit status (0 after a clean stop)."""
     check_port(options.host, options.port)
@@ -109,7 +121,7 @@ def _run(options: DemoOptions, out: DemoOutput) -> int:
     services = Services(settings)
     out.status(f"{'reusing' if kept else 'creating'} the demo's state in {options.home}")
     migrate.upgrade(services.database)
-    app = create_app(services=services, launcher=default_launcher(services))
+    app = create_app(services=services, launcher=WorkerHub())
     plane: ControlPlane = app.state.plane
     out.status("loading the face models and preparing the demo deployment…")
     state = prepare(plane, services.pack)
@@ -148,6 +160,17 @@ def _run(options: DemoOptions, out: DemoOutput) -> int:
             with contextlib.suppress(Exception):
                 webbrowser.open(f"{base}/console/login")
 
+    # The cameras run in a worker process beside the hub, restarted if it dies.
+    local: LocalWorkers = start_local_workers(
+        plane.database,
+        plane.blobs,
+        plane.clock,
+        plane.passwords,
+        url=hub_url(options.host, options.port),
+        home=options.home / "worker",
+        count=1,
+        env=_worker_env(settings),
+    )
     threading.Thread(target=go_live, name="demo-go-live", daemon=True).start()
     # uvicorn stops gracefully on SIGINT and SIGTERM, then raises the signal again with the
     # handler it found: make SIGTERM end up here too, not kill the process unannounced.
@@ -158,5 +181,6 @@ def _run(options: DemoOptions, out: DemoOutput) -> int:
         pass  # uvicorn has shut down already; the lifespan recorded the end of use
     finally:
         signal.signal(signal.SIGTERM, previous)
+        local.stop()
     out.stopped(_stopped_summary(plane, state), options.home)
     return 1 if failed.is_set() else 0

@@ -50,6 +50,7 @@ class DeploymentSink:
                 track_id=str(alert.track_id),
                 captured_at=datetime.fromtimestamp(alert.captured_at, UTC),
                 crop=encoded.tobytes(),
+                uid=alert.alert_id,
             )
         )
 

@@ -13,6 +13,8 @@ class Role(StrEnum):
     WATCHLIST_MANAGER = "watchlist_manager"
     OPERATOR = "operator"
     AUDITOR = "auditor"
+    # A camera worker's machine account: pulls its assignments, reports alerts and health.
+    WORKER = "worker"
 
 
 class Permission(StrEnum):
@@ -34,6 +36,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     RETENTION_RUN = "retention:run"
     SUBSCRIPTIONS_MANAGE = "subscriptions:manage"
+    WORKERS_SYNC = "workers:sync"
 
 
 _P = Permission
@@ -99,6 +102,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.AUDIT_READ,
         }
     ),
+    # Nothing else: a worker reads no alert, user or audit event, not even its own account.
+    Role.WORKER: frozenset({_P.WORKERS_SYNC}),
 }
 
 

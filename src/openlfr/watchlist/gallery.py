@@ -60,6 +60,16 @@ class Gallery:
     def __len__(self) -> int:
         return len(self._subjects)
 
+    def rows(self) -> tuple[list[str], FloatArray]:
+        """Each template row's subject and the ``(M, D)`` templates (to rebuild it elsewhere)."""
+        bounds = [*self._starts.tolist(), self.template_count]
+        ids = [
+            s
+            for s, a, b in zip(self._subjects, bounds, bounds[1:], strict=False)
+            for _ in range(b - a)
+        ]
+        return ids, self._templates
+
     def subject_scores(self, probes: FloatArray) -> FloatArray:
         """``(P, S)`` best cosine of each probe with each subject (columns as ``subjects``)."""
         probes = np.atleast_2d(np.asarray(probes, dtype=np.float32))

@@ -1,0 +1,158 @@
+"""Routes only a worker may call: sync its assignments with a heartbeat, deliver its alerts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from openlfr.alert_records import service as alerts
+from openlfr.alert_records.service import AlertInput
+from openlfr.api.auth import Caller, need
+from openlfr.api.deps import Plane
+from openlfr.api.plane import ControlPlane
+from openlfr.deployments.models import Deployment, DeploymentState
+from openlfr.storage.errors import Conflict, InvalidInput
+from openlfr.users.roles import Permission as P
+from openlfr.workers.hub import WorkerHub
+from openlfr.workers.metrics import CONTENT_TYPE
+from openlfr.workers.protocol import AlertAck, AlertDelivery, Assignments, Heartbeat
+
+router = APIRouter(tags=["workers"])
+Worker = Annotated[Caller, need(P.WORKERS_SYNC)]
+Reader = Annotated[Caller, need(P.DEPLOYMENTS_READ)]
+
+
+class WorkerRead(BaseModel):
+    """A worker as last heard from: its health, cameras and spool (counts only)."""
+
+    name: str
+    seconds_since_heard: float
+    heartbeat: Heartbeat
+
+
+class CameraAlarm(BaseModel):
+    deployment_id: int
+    camera: str
+    state: str
+    error: str | None
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    heartbeat: Heartbeat
+    held: list[int] = Field(
+        default_factory=list, description="Deployments the worker holds anything for."
+    )
+
+
+def _hub(plane: ControlPlane) -> WorkerHub:
+    if plane.worker_hub is None:
+        raise Conflict("this hub runs no workers", code="no_workers")
+    return plane.worker_hub
+
+
+@router.get("/workers", response_model=list[WorkerRead])
+def list_workers(caller: Reader, plane: Plane) -> list[WorkerRead]:
+    """Every worker this hub has heard from, with its last heartbeat."""
+    if plane.worker_hub is None:
+        return []
+    now = plane.worker_hub.now()
+    return [
+        WorkerRead(name=w.name, seconds_since_heard=now - w.heard_at, heartbeat=w.heartbeat)
+        for w in plane.worker_hub.workers()
+    ]
+
+
+@router.get("/workers/alarms", response_model=list[CameraAlarm])
+def list_alarms(caller: Reader, plane: Plane) -> list[CameraAlarm]:
+    """Cameras of live deployments that are stalled, failed, unassigned or whose spool is full."""
+    if plane.worker_hub is None:
+        return []
+    return [
+        CameraAlarm(deployment_id=d, camera=s.name, state=s.state, error=s.error)
+        for d, s in plane.worker_hub.alarms()
+    ]
+
+
+@router.post("/workers/sync", response_model=Assignments)
+def sync(body: SyncRequest, caller: Worker, plane: Plane) -> Assignments:
+    """Report the worker's cameras; get the deployments it should run and those closed since."""
+    hub = _hub(plane)
+    deployments = hub.sync(body.heartbeat)
+    closed: list[int] = []
+    if body.held:
+        rows = caller.ctx.db.execute(
+            select(Deployment.id, Deployment.state).where(Deployment.id.in_(body.held))
+        ).all()
+        present = {dep_id: state for dep_id, state in rows}
+        closed = [
+            d for d in body.held if present.get(d, DeploymentState.CLOSED) == DeploymentState.CLOSED
+        ]
+    return Assignments(worker=body.heartbeat.worker, deployments=deployments, closed=closed)
+
+
+@router.post("/workers/alerts", response_model=AlertAck)
+def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: BackgroundTasks) -> AlertAck:
+    """Store a spooled alert once: a uid stored already is acknowledged, not stored again."""
+    ctx = caller.ctx
+    existing = alerts.find_by_uid(ctx, body.uid)
+    if existing is not None:
+        _duplicate(plane)
+        return AlertAck(uid=body.uid, alert_id=existing.id, duplicate=True)
+    try:
+        crop = base64.b64decode(body.crop, validate=True)
+    except binascii.Error:
+        raise InvalidInput("the crop is not base64", field="crop") from None
+    item = AlertInput(
+        deployment_id=body.deployment_id,
+        camera=body.camera,
+        subject_id=body.subject_id,
+        score=body.score,
+        track_id=body.track_id,
+        captured_at=body.captured_at,
+        crop=crop,
+        uid=body.uid,
+    )
+    try:
+        with ctx.db.begin_nested():
+            alert = alerts.ingest(ctx, item, mqtt_enabled=plane.recorder.mqtt_enabled)
+    except IntegrityError:
+        # Another delivery of the same uid committed first (PostgreSQL; SQLite serialises).
+        again = alerts.find_by_uid(ctx, body.uid)
+        if again is None:
+            raise
+        _duplicate(plane)
+        return AlertAck(uid=body.uid, alert_id=again.id, duplicate=True)
+    # Background tasks run after the request's transaction has committed.
+    tasks.add_task(plane.recorder.announce, alert)
+    if plane.worker_hub is not None:
+        tasks.add_task(_stored, plane.worker_hub, body.captured_at)
+    return AlertAck(uid=body.uid, alert_id=alert.id, duplicate=False)
+
+
+def _duplicate(plane: ControlPlane) -> None:
+    if plane.worker_hub is not None:
+        plane.worker_hub.metrics.deliveries.labels(outcome="duplicate").inc()
+
+
+def _stored(hub: WorkerHub, captured_at: datetime) -> None:
+    hub.metrics.deliveries.labels(outcome="stored").inc()
+    hub.metrics.capture_to_stored.observe(max(0.0, time.time() - captured_at.timestamp()))
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(caller: Reader, plane: Plane) -> Response:
+    """The hub's metrics in the Prometheus text format (counts only, no face data)."""
+    if plane.worker_hub is None:
+        return Response(b"", media_type=CONTENT_TYPE)
+    plane.worker_hub.refresh_metrics()
+    return Response(plane.worker_hub.metrics.render(), media_type=CONTENT_TYPE)
