@@ -82,7 +82,12 @@ def test_an_alert_for_a_closed_deployment_is_refused_for_good_and_reported_close
     body = heartbeat()
     body["held"] = [live.deployment_id]
     r = hub_api.call("POST", "/workers/sync", Role.WORKER, json=body)
-    assert r.json() == {"worker": "van-1", "deployments": [], "closed": [live.deployment_id]}
+    assert r.json() == {
+        "worker": "van-1",
+        "deployments": [],
+        "closed": [live.deployment_id],
+        "preview": [],
+    }
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def serve(
             "no accounts yet: create the first with 'openlfr user add NAME --role admin'",
             highlight=False,
         )
-    app = create_app(services=svc, launcher=WorkerHub())
+    app = create_app(services=svc, launcher=WorkerHub(preview=svc.preview))
     plane = app.state.plane
     local = None
     if workers:

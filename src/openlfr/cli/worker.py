@@ -35,6 +35,9 @@ def worker(
     spool_capacity: int = typer.Option(10_000, min=1, help="Most alerts the spool holds."),
     sync_s: float = typer.Option(1.0, min=0.1, max=60, help="Seconds between heartbeats."),
     log_level: str = typer.Option("info", help="Logging level."),
+    exit_with_parent: bool = typer.Option(
+        False, help="Stop when the parent process (a local hub supervising it) is gone."
+    ),
 ) -> None:
     """Run the cameras the hub assigns to this worker until interrupted."""
     logging.basicConfig(
@@ -71,6 +74,7 @@ def worker(
         spool,
         sync_s=sync_s,
         retention_s=svc.settings.retention.alert_days * 86400.0,
+        parent_pid=os.getppid() if exit_with_parent else None,
     )
     if metrics_port is not None:
         from prometheus_client import start_http_server

@@ -121,7 +121,7 @@ def _run(options: DemoOptions, out: DemoOutput) -> int:
     services = Services(settings)
     out.status(f"{'reusing' if kept else 'creating'} the demo's state in {options.home}")
     migrate.upgrade(services.database)
-    app = create_app(services=services, launcher=WorkerHub())
+    app = create_app(services=services, launcher=WorkerHub(preview=services.preview))
     plane: ControlPlane = app.state.plane
     out.status("loading the face models and preparing the demo deployment…")
     state = prepare(plane, services.pack)

@@ -19,6 +19,7 @@ from openlfr.deployments.live import (
 )
 from openlfr.services import Services
 from openlfr.stream import CameraPipeline, CameraState, Runner, parse_source, pipeline_factory
+from openlfr.stream.pipeline import HeldInMemory
 from openlfr.types import Alert
 from openlfr.watchlist.gallery import LiveGallery
 
@@ -153,6 +154,10 @@ class StreamSession:
                 )
             )
         return out
+
+    def held(self) -> list[HeldInMemory]:
+        """What each camera's pipeline holds about faces now (for the privacy checks)."""
+        return [s.held for s in self._runner.status() if s.held is not None]
 
     def stop(self) -> None:
         with self._lock:

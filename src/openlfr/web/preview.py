@@ -326,6 +326,44 @@ class PreviewHub:
                 feed.jpeg = (picture.seq, encoded)
         return encoded
 
+    def watch(self, deployment_id: int, camera: str) -> None:
+        """Make the camera known here, so that the console can ask for its pictures."""
+        self._feed((deployment_id, camera))
+
+    def wanted(self) -> list[tuple[int, str]]:
+        """The cameras someone has watched in the last ``demand_s``."""
+        now = self._clock()
+        with self._lock:
+            feeds = list(self._feeds.items())
+        out = []
+        for key, feed in feeds:
+            with feed.lock:
+                if now - feed.wanted_at <= self.settings.demand_s:
+                    out.append(key)
+        return out
+
+    def put_jpeg(self, deployment_id: int, camera: str, jpeg: bytes) -> bool:
+        """Keep a picture redacted elsewhere (a worker's) as the camera's newest; False if it
+        is not a picture or nobody is watching."""
+        feed = self._existing((deployment_id, camera))
+        now = self._clock()
+        if feed is None or now - feed.wanted_at > self.settings.demand_s:
+            return False
+        decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if decoded is None:
+            return False
+        image: ImageArray = np.asarray(decoded, dtype=np.uint8)
+        with feed.lock:
+            seq = (feed.last_seq or 0) + 1
+            feed.last_seq = seq
+            feed.frames += 1
+            feed.times.append(now)
+            feed.last_frame_at = now
+            feed.picture = _Picture(image, seq, now)
+            feed.jpeg = (seq, jpeg)
+        self._ensure_janitor()
+        return True
+
     def rates(self, deployment_id: int, camera: str) -> CameraRates:
         """Frame rate over the last second or two, drops, faces and tracks in the newest frame."""
         feed = self._existing((deployment_id, camera))

@@ -55,6 +55,18 @@ env.filters["score"] = _score
 env.globals["P"] = Permission
 
 
+def _camera_alarms(request: Request) -> list[str]:
+    """Cameras of live deployments that are stalled, failed, unassigned or spooling full."""
+    plane = getattr(request.app.state, "plane", None)
+    hub = getattr(plane, "worker_hub", None)
+    if hub is None:
+        return []
+    return [
+        f"Deployment {dep}, camera {s.name}: {s.state}" + (f" ({s.error})" if s.error else "")
+        for dep, s in hub.alarms()
+    ]
+
+
 def render(
     request: Request,
     template: str,
@@ -64,10 +76,16 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A full page (or a fragment) with the viewer and their navigation."""
+    """A full page (or a fragment) with the viewer, their navigation and any camera alarm."""
     return templates.TemplateResponse(
         request,
         template,
-        {"viewer": viewer, "title": title, "path": request.url.path, **context},
+        {
+            "viewer": viewer,
+            "title": title,
+            "path": request.url.path,
+            "camera_alarms": _camera_alarms(request) if viewer is not None else [],
+            **context,
+        },
         status_code=status_code,
     )

@@ -8,11 +8,13 @@ delays alerts but never stops a camera or loses one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 
@@ -20,6 +22,7 @@ from openlfr.alert_records.service import AlertInput
 from openlfr.deployments.launcher import StreamSession
 from openlfr.deployments.live import CameraPlan, LivePlan
 from openlfr.services import Services
+from openlfr.stream.pipeline import HeldInMemory
 from openlfr.workers.delivery import Deliverer
 from openlfr.workers.metrics import WorkerMetrics
 from openlfr.workers.protocol import AlertDelivery, Assignment, Assignments, CameraHealth, Heartbeat
@@ -49,6 +52,7 @@ class WorkerAgent:
         spool: where alerts wait for the hub.
         sync_s: seconds between syncs (each is also the heartbeat).
         retention_s: spooled alerts older than this are deleted (the hub's alert retention).
+        parent_pid: stop when this process (a supervising local hub) is no longer the parent.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class WorkerAgent:
         sync_s: float = 1.0,
         retention_s: float = 31 * 86400.0,
         metrics: WorkerMetrics | None = None,
+        parent_pid: int | None = None,
     ) -> None:
         self._services = services
         self._client = client
@@ -73,12 +78,19 @@ class WorkerAgent:
         self._running: dict[int, _Running] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._parent_pid = parent_pid
+        self._watched: list[tuple[int, str]] = []
+        self._preview = threading.Thread(target=self._send_previews, name="preview", daemon=True)
 
     def run(self) -> None:
         """Until :meth:`stop`: sync every ``sync_s``; the deliverer runs beside it."""
         self.deliverer.start()
+        self._preview.start()
         try:
             while not self._stop.is_set():
+                if self._parent_pid is not None and os.getppid() != self._parent_pid:
+                    log.warning("the supervising hub process is gone: stopping")
+                    break
                 self._sync_once()
                 self._stop.wait(self._sync_s)
         finally:
@@ -106,6 +118,7 @@ class WorkerAgent:
 
     def apply(self, assignments: Assignments) -> None:
         """Start, change and stop sessions to match the hub; purge what closed deployments left."""
+        self._watched = list(assignments.preview)
         wanted = {a.deployment_id: a for a in assignments.deployments}
         with self._lock:
             for dep_id in list(self._running):
@@ -127,6 +140,25 @@ class WorkerAgent:
             gone = self.spool.purge_deployment(dep_id)
             if gone:
                 log.info("deployment %s closed: %d spooled alert(s) deleted", dep_id, gone)
+
+    def _send_previews(self) -> None:
+        """While someone watches a camera on the console, send its redacted picture a few
+        times a second (the pipeline makes pictures only while they are asked for)."""
+        preview = self._services.preview
+        sent: dict[tuple[int, str], bytes] = {}
+        while not self._stop.wait(1.0 / preview.settings.fps):
+            for dep_id, camera in self._watched:
+                jpeg = preview.jpeg(dep_id, camera)
+                if jpeg is None or sent.get((dep_id, camera)) is jpeg:
+                    continue
+                sent[(dep_id, camera)] = jpeg
+                with contextlib.suppress(httpx.HTTPError):  # the next picture will do
+                    self._client.put(
+                        f"/api/v1/workers/preview/{dep_id}/{quote(camera, safe='')}",
+                        content=jpeg,
+                        headers={"content-type": "image/jpeg"},
+                    )
+            sent = {k: v for k, v in sent.items() if k in self._watched}
 
     def _start_session(self, assignment: Assignment) -> None:
         dep_id = assignment.deployment_id
@@ -180,6 +212,11 @@ class WorkerAgent:
             return
         self.metrics.alerts.inc()
         self.metrics.capture_to_spool.observe(max(0.0, time.time() - item.captured_at.timestamp()))
+
+    def held(self) -> list[HeldInMemory]:
+        """What the running pipelines hold about faces now (for the privacy checks)."""
+        with self._lock:
+            return [h for r in self._running.values() if r.session for h in r.session.held()]
 
     def heartbeat(self) -> Heartbeat:
         cameras: list[CameraHealth] = []

@@ -21,6 +21,7 @@ from openlfr.deployments.live import (
     EndCallback,
     LivePlan,
 )
+from openlfr.web.preview import PreviewHub
 from openlfr.workers.metrics import HubMetrics
 from openlfr.workers.protocol import Assignment, CameraAssignment, CameraHealth, Heartbeat
 
@@ -104,6 +105,7 @@ class WorkerHub:
         stall_s: float = 15.0,
         on_alarm: Alarm | None = None,
         clock: Callable[[], float] = time.monotonic,
+        preview: PreviewHub | None = None,
     ) -> None:
         self._stale_s = stale_s
         self._stall_s = stall_s
@@ -114,6 +116,8 @@ class WorkerHub:
         self._workers: dict[str, WorkerSeen] = {}
         self._alarmed: dict[tuple[int, str], str] = {}
         self.metrics = HubMetrics()
+        # The console's camera view: workers send the redacted pictures someone is watching.
+        self.preview = preview
 
     # -- the live manager's side -------------------------------------------------------
 
@@ -127,6 +131,9 @@ class WorkerHub:
             if old is not None:
                 live.version = old.version + 1
             self._live[plan.deployment_id] = live
+        if self.preview is not None:
+            for c in plan.cameras:
+                self.preview.watch(plan.deployment_id, c.name)
         log.info(
             "deployment %s: %d camera(s) offered to workers", plan.deployment_id, len(plan.cameras)
         )
@@ -142,6 +149,21 @@ class WorkerHub:
     def withdraw(self, deployment_id: int) -> None:
         with self._lock:
             self._live.pop(deployment_id, None)
+        if self.preview is not None:
+            self.preview.forget(deployment_id)
+
+    def watched(self, worker: str) -> list[tuple[int, str]]:
+        """Cameras of this worker whose redacted picture someone is watching on the console."""
+        if self.preview is None:
+            return []
+        wanted = set(self.preview.wanted())
+        with self._lock:
+            return [
+                (dep_id, c.name)
+                for dep_id, live in self._live.items()
+                for c in live.cameras.values()
+                if c.worker == worker and (dep_id, c.name) in wanted
+            ]
 
     def status(self, deployment_id: int) -> list[CameraLiveStatus]:
         now = self._clock()
@@ -274,9 +296,24 @@ class WorkerHub:
                     log.warning(
                         "camera %s: worker %s silent, moved to %s", cam.name, cam.worker, asker
                     )
-                cam.worker, cam.health, cam.pid = asker, None, None
-                cam.heard_at = cam.frames_changed_at = now
+                self._give(cam, asker, now)
                 load[asker] = load.get(asker, 0) + 1
+        # A worker that joins takes one camera per sync from the busiest, until balanced.
+        busiest = max(load, key=lambda w: load[w], default=asker)
+        if load.get(busiest, 0) - load.get(asker, 0) >= 2:
+            cam = next(
+                c
+                for live in self._live.values()
+                for c in live.cameras.values()
+                if c.worker == busiest
+            )
+            log.info("camera %s: moved from %s to %s to balance", cam.name, busiest, asker)
+            self._give(cam, asker, now)
+
+    @staticmethod
+    def _give(cam: _Camera, worker: str, now: float) -> None:
+        cam.worker, cam.health, cam.pid = worker, None, None
+        cam.heard_at = cam.frames_changed_at = now
 
     def _new_alarms(self, now: float) -> list[tuple[int, str, str, str | None]]:
         found = []

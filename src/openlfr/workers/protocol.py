@@ -71,6 +71,8 @@ class Assignments(_Wire):
     deployments: list[Assignment]
     # Deployments closed since: their spool entries and anything held for them go.
     closed: list[int] = Field(default_factory=list)
+    # Cameras someone watches on the console: send their redacted picture (nothing else).
+    preview: list[tuple[int, str]] = Field(default_factory=list)
 
 
 class AlertDelivery(_Wire):

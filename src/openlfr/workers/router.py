@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -97,7 +97,25 @@ def sync(body: SyncRequest, caller: Worker, plane: Plane) -> Assignments:
         closed = [
             d for d in body.held if present.get(d, DeploymentState.CLOSED) == DeploymentState.CLOSED
         ]
-    return Assignments(worker=body.heartbeat.worker, deployments=deployments, closed=closed)
+    return Assignments(
+        worker=body.heartbeat.worker,
+        deployments=deployments,
+        closed=closed,
+        preview=hub.watched(body.heartbeat.worker),
+    )
+
+
+@router.put("/workers/preview/{deployment_id}/{camera}", status_code=204)
+async def put_preview(
+    deployment_id: int, camera: str, request: Request, caller: Worker, plane: Plane
+) -> None:
+    """A watched camera's newest picture, redacted on the worker (faces not alerted blurred)."""
+    hub = _hub(plane)
+    data = await request.body()
+    if len(data) > 4_000_000:
+        raise InvalidInput("a preview picture is at most 4 MB")
+    if hub.preview is not None:
+        hub.preview.put_jpeg(deployment_id, camera, data)
 
 
 @router.post("/workers/alerts", response_model=AlertAck)

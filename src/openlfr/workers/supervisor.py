@@ -119,6 +119,7 @@ class LocalWorkers:
             child.name,
             "--spool-dir",
             str(self._home / child.name),
+            "--exit-with-parent",
             *self._extra,
         ]
         child.process = subprocess.Popen(args, env=env, start_new_session=True)
