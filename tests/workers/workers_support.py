@@ -198,6 +198,24 @@ def stored_alerts(db_file: Path, deployment_id: int) -> list[tuple[int, str, str
         ).fetchall()
 
 
+def spooled(hub: HubProcess, worker: str = "local-1") -> int:
+    """Alerts the worker has ever spooled, read from its spool file: the worker's own count,
+    which does not depend on the hub answering."""
+    path = hub.prepared.home / "worker" / worker / "spool.sqlite3"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        row = db.execute("SELECT value FROM counts WHERE name = 'accepted'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def waiting(hub: HubProcess, worker: str = "local-1") -> int:
+    """Alerts in the worker's spool now (sealed: only their number is readable)."""
+    path = hub.prepared.home / "worker" / worker / "spool.sqlite3"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        return int(db.execute("SELECT COUNT(*) FROM spool").fetchone()[0])
+
+
 def the_worker(hub: HubProcess) -> dict[str, Any] | None:
     """The one local worker's last heartbeat, once it has sent one."""
     workers = hub.workers()

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 LOCAL_ACCOUNT = "local-workers"
 TOKEN_ENV = "OPENLFR_WORKER_TOKEN"
+# A worker that exits sooner than this after its start is crash-looping (bad settings, no
+# models): it is restarted with a growing delay rather than at once.
+_QUICK_DEATH_S = 5.0
 
 
 def local_worker_token(
@@ -63,6 +66,7 @@ class _Child:
     restarts: int = 0
     started_at: float = 0.0
     due_at: float | None = None
+    quick_deaths: int = 0
     pids: list[int] = field(default_factory=list)
 
 
@@ -135,9 +139,11 @@ class LocalWorkers:
                         continue
                     now = time.monotonic()
                     if child.due_at is None:
-                        # A worker that dies at once again and again is restarted ever more slowly.
-                        quick = now - child.started_at < 10
-                        delay = min(10.0, 0.5 * 2 ** min(child.restarts, 5)) if quick else 0.0
+                        # A worker that dies at once again and again is restarted ever more
+                        # slowly; one that ran a while is restarted at once.
+                        quick = now - child.started_at < _QUICK_DEATH_S
+                        child.quick_deaths = child.quick_deaths + 1 if quick else 0
+                        delay = min(10.0, 0.25 * 2 ** min(child.quick_deaths, 6)) if quick else 0.0
                         child.due_at = now + delay
                         log.warning(
                             "worker %s exited (%s); restarting in %.1f s",
