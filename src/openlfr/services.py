@@ -10,7 +10,7 @@ from openlfr.storage.blobs import BlobStore
 from openlfr.storage.engine import Database
 from openlfr.vision.pack import ModelPack, load_pack
 from openlfr.watchlist.enrolment import QualityGate
-from openlfr.watchlist.store import LocalWatchlistStore, WatchlistStore
+from openlfr.watchlist_records.enrolment import GateTemplateSource, TemplateSource
 from openlfr.web.preview import PreviewHub
 
 
@@ -34,12 +34,17 @@ class Services:
         return BlobCipher(load_or_create_key(self.settings.resolved_key_file))
 
     @cached_property
-    def watchlists(self) -> WatchlistStore:
-        return LocalWatchlistStore(self.settings.watchlist_dir, self.cipher)
-
-    @cached_property
     def quality_gate(self) -> QualityGate:
         return QualityGate(self.pack, self.settings.enrolment)
+
+    @cached_property
+    def template_source(self) -> TemplateSource:
+        """The quality gate over the configured models, as the watchlist services take it."""
+        return GateTemplateSource(
+            model_id=self.pack.model_id,
+            dim=self.pack.recogniser.dim,
+            template_for=self.quality_gate.template_for,
+        )
 
     @cached_property
     def database(self) -> Database:
@@ -52,7 +57,7 @@ class Services:
 
     @cached_property
     def preview(self) -> PreviewHub:
-        """Blurred live pictures for the console's camera view (memory only): the live
+        """Obscured live pictures for the console's camera view (memory only): the live
         pipelines write to it, the console reads it."""
         return PreviewHub()
 

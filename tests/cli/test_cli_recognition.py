@@ -13,6 +13,7 @@ import pytest
 pytestmark = pytest.mark.realdata
 
 EXAMPLES = "small/face_recognition_examples/images"
+CATEGORY = "wanted_on_warrant"
 
 
 def openlfr(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -42,11 +43,22 @@ def test_verify_json(shared_data: Path) -> None:
 def test_enrol_identify_and_manage_watchlists(shared_data: Path) -> None:
     img = shared_data / EXAMPLES
     enrolled = openlfr(
-        "enrol", "--watchlist", "w1", "--subject", "obama", img / "obama_01.jpg", "--json"
+        "enrol",
+        "--watchlist",
+        "w1",
+        "--subject",
+        "obama",
+        "--category",
+        "wanted_on_warrant",
+        img / "obama_01.jpg",
+        "--json",
     )
     assert enrolled.returncode == 0, enrolled.stderr
     assert json.loads(enrolled.stdout)["created_watchlist"] is True
-    assert openlfr("enrol", "-w", "w1", "-s", "biden", img / "biden_01.jpg").returncode == 0
+    assert (
+        openlfr("enrol", "-w", "w1", "-s", "biden", "-c", CATEGORY, img / "biden_01.jpg").returncode
+        == 0
+    )
 
     found = json.loads(openlfr("identify", "-w", "w1", img / "obama_03.jpg", "--json").stdout)
     assert [c["subject"] for c in found["candidates"]] == ["obama"]
@@ -73,7 +85,7 @@ def test_rejected_inputs_exit_1_with_the_reason_on_stderr(
     shared_data: Path, tmp_path: Path
 ) -> None:
     img = shared_data / EXAMPLES
-    two = openlfr("enrol", "-w", "w", "-s", "x", img / "multi_obama_biden_01.jpg")
+    two = openlfr("enrol", "-w", "w", "-s", "x", "-c", CATEGORY, img / "multi_obama_biden_01.jpg")
     assert two.returncode == 1
     assert "2 faces found" in two.stderr and "nothing was enrolled" in two.stderr
     not_image = tmp_path / "notes.txt"

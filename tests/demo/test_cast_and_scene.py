@@ -19,9 +19,8 @@ from openlfr.demo.scene import SceneConfig, SceneRenderer, ensure_clip, plan_sce
 from openlfr.demo.setup import detector_locate
 from openlfr.stream import Runner, parse_source, pipeline_factory
 from openlfr.vision.pack import ModelPack
-from openlfr.watchlist import QualityGate
+from openlfr.watchlist import Gallery, QualityGate
 from openlfr.watchlist.gallery import LiveGallery
-from openlfr.watchlist.models import Watchlist
 
 
 def _sha(path: Path) -> str:
@@ -116,13 +115,14 @@ def test_the_scene_alerts_for_listed_walkers_and_nobody_else(
 ) -> None:
     path, cast = small_scene
     gate = QualityGate(pack, Settings().enrolment)
-    watchlist = Watchlist("demo", pack.model_id, pack.recogniser.dim)
-    for subject in demo_watchlist():
-        template = gate.template_for(subject.photo.read_bytes(), subject.photo.name)
-        watchlist = watchlist.with_templates(subject.reference, [template])
+    listed = demo_watchlist()
+    templates = [gate.template_for(s.photo.read_bytes(), s.photo.name) for s in listed]
+    gallery = Gallery(
+        [s.reference for s in listed], np.stack([t.embedding for t in templates]), pack.model_id
+    )
     settings = Settings()
     sink = CollectingSink()
-    factory = pipeline_factory(settings, pack, LiveGallery(watchlist.gallery()), watchlist="demo")
+    factory = pipeline_factory(settings, pack, LiveGallery(gallery), watchlist="demo")
     runner = Runner([parse_source(f"street={path}")], factory, sink, SourceConfig())
     runner.start()
     assert runner.wait(timeout=300)

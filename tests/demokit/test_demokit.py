@@ -5,25 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from openlfr.cli.common import work
 from openlfr.demokit import kit_images
 from openlfr.services import Services
-from openlfr.watchlist import enrol
+from openlfr.watchlist_records import named
+from openlfr.watchlist_records.service import SubjectDetails
 
 
 def test_kit_watchlist_finds_listed_people_and_ignores_others(services: Services) -> None:
     images = kit_images()
     assert all(i.path.is_file() for i in images)
-    for image in (i for i in images if i.role == "watchlist"):
-        enrol(
-            services.watchlists,
-            services.quality_gate,
-            watchlist_name="demo",
-            subject_id=image.identity,
-            model_id=services.pack.model_id,
-            dim=services.pack.recogniser.dim,
-            images=[(image.path.name, image.path.read_bytes())],
-        )
-    gallery = services.watchlists.load("demo").gallery()
+    with work(services) as ctx:
+        for image in (i for i in images if i.role == "watchlist"):
+            named.enrol(
+                ctx,
+                "demo",
+                SubjectDetails(
+                    reference=image.identity, category="wanted_on_warrant", image_source="kit"
+                ),
+                [(image.path.name, image.path.read_bytes())],
+                source=services.template_source,
+                policy=services.settings.governance,
+            )
+        gallery = named.gallery(ctx, "demo").gallery
     threshold = services.settings.matching.threshold
     probes = [i for i in images if i.role != "watchlist"]
     vectors = np.stack(

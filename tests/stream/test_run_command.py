@@ -15,14 +15,34 @@ import pytest
 from typer.testing import CliRunner
 
 from openlfr.cli import app
+from openlfr.cli.common import work
 from openlfr.config import Settings
 from openlfr.services import Services
 from openlfr.vision import ModelPack
-from openlfr.watchlist import Watchlist
+from openlfr.watchlist_records import service as watchlists
+from openlfr.watchlist_records.models import WatchlistCreate
 
 
 def empty_watchlist(pack: ModelPack, name: str = "empty") -> None:
-    Services(Settings()).watchlists.save(Watchlist(name, pack.model_id, pack.recogniser.dim))
+    """An empty watchlist in the database of the test's home, as the server makes one."""
+    with work(Services(Settings())) as ctx:
+        watchlists.create(
+            ctx, WatchlistCreate(name=name), model_id=pack.model_id, dim=pack.recogniser.dim
+        )
+
+
+def _opens(proc: subprocess.Popen[bytes], path: Path, *, timeout_s: float) -> bool:
+    """Wait until ``proc`` holds ``path`` open (read from /proc), or it ends, or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    fds = Path(f"/proc/{proc.pid}/fd")
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if any(os.path.realpath(fd) == str(path.resolve()) for fd in fds.iterdir()):
+                return True
+        except OSError:
+            pass  # a descriptor closed while it was read
+        time.sleep(0.05)
+    return False
 
 
 def free_port() -> int:
@@ -72,7 +92,9 @@ def test_sigterm_stops_a_live_run_cleanly(synthetic_clip: Path, pack: ModelPack)
         env=os.environ.copy(),
     )
     try:
-        time.sleep(4)  # models load, then the looping camera runs until told to stop
+        # Models load and the database opens; once the camera has its clip open the run
+        # has its signal handlers, and the looping camera runs until told to stop.
+        assert _opens(proc, synthetic_clip, timeout_s=180), "the camera never started"
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -90,7 +112,9 @@ def test_json_mode_prints_one_object_per_alert(shared_data: Path, clips: Path) -
     obama = ["obama_01.jpg", "obama_02.jpg", "obama_03.jpg", "obama_04.jpg"]
     for subject, images in [("obama", obama), ("biden", ["biden_01.jpg"])]:
         paths = [str(stills / image) for image in images]
-        enrolled = runner.invoke(app, ["enrol", *paths, "-w", "wl", "-s", subject])
+        enrolled = runner.invoke(
+            app, ["enrol", *paths, "-w", "wl", "-s", subject, "-c", "wanted_on_warrant"]
+        )
         assert enrolled.exit_code == 0, enrolled.output
     result = runner.invoke(
         app, ["run", "-w", "wl", "-s", str(clips / "obama_whcd_clip.mp4"), "--json", "-q"]

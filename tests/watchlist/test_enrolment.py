@@ -11,17 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from openlfr.cli.common import work
 from openlfr.config import EnrolmentConfig
 from openlfr.services import Services
-from openlfr.watchlist import (
-    EnrolmentRejected,
-    EnrolmentReport,
-    ImageRejected,
-    QualityGate,
-    RejectionReason,
-    WatchlistModelMismatch,
-    enrol,
-)
+from openlfr.storage.errors import Conflict
+from openlfr.watchlist import ImageRejected, QualityGate, RejectionReason
+from openlfr.watchlist_records import named
+from openlfr.watchlist_records.enrolment import EnrolmentRefused, GateTemplateSource
+from openlfr.watchlist_records.service import SubjectDetails
 
 pytestmark = pytest.mark.realdata
 
@@ -40,18 +37,24 @@ def reason_for(gate: QualityGate, data: bytes) -> RejectionReason:
     return info.value.reason
 
 
-def enrol_files(
-    svc: Services, subject: str, *paths: Path, watchlist: str = "wl"
-) -> EnrolmentReport:
-    return enrol(
-        svc.watchlists,
-        svc.quality_gate,
-        watchlist_name=watchlist,
-        subject_id=subject,
-        model_id=svc.pack.model_id,
-        dim=svc.pack.recogniser.dim,
-        images=[(p.name, p.read_bytes()) for p in paths],
-    )
+def enrol_files(svc: Services, subject: str, *paths: Path, watchlist: str = "wl") -> named.Enrolled:
+    """Enrol through the watchlist services, committed as the command line does it."""
+    with work(svc) as ctx:
+        return named.enrol(
+            ctx,
+            watchlist,
+            SubjectDetails(reference=subject, category="wanted_on_warrant", image_source="test"),
+            [(p.name, p.read_bytes()) for p in paths],
+            source=svc.template_source,
+            policy=svc.settings.governance,
+        )
+
+
+def subjects(svc: Services, watchlist: str = "wl") -> dict[str, int]:
+    """Each subject of the watchlist's newest version and its number of photos."""
+    with work(svc) as ctx:
+        wl = named.newest(ctx, watchlist)
+        return {} if wl is None else {s.reference: len(s.images) for s in wl.subjects}
 
 
 def test_a_good_photo_gives_one_template_with_provenance(
@@ -124,31 +127,32 @@ def test_corrupt_and_oversized_files_are_rejected_before_detection(
 
 def test_enrol_creates_then_extends_a_watchlist(services: Services, shared_data: Path) -> None:
     first = enrol_files(services, "obama", shared_data / EXAMPLES / "obama_01.jpg")
-    assert first.created_watchlist and first.subject_templates == 1
+    assert first.created_watchlist and first.images_added == 1
     second = enrol_files(
         services,
         "obama",
         shared_data / EXAMPLES / "obama_02.jpg",
         shared_data / EXAMPLES / "obama_03.jpg",
     )
-    assert not second.created_watchlist and second.subject_templates == 3
+    assert not second.created_watchlist and second.images_added == 2
     enrol_files(services, "biden", shared_data / EXAMPLES / "biden_01.jpg")
-    stored = services.watchlists.load("wl")
-    assert [s.subject_id for s in stored.subjects] == ["obama", "biden"]
+    assert subjects(services) == {"obama": 3, "biden": 1}
     probe = services.quality_gate.template_for(
         (shared_data / EXAMPLES / "obama_04.jpg").read_bytes(), "probe"
     )
-    best = stored.gallery().search(probe.embedding[None], top_k=2)[0].best
+    with work(services) as ctx:
+        gallery = named.gallery(ctx, "wl").gallery
+    best = gallery.search(probe.embedding[None], top_k=2)[0].best
     assert best is not None and best.subject_id == "obama"
 
 
-def test_a_failed_enrolment_leaves_the_store_unchanged(
+def test_a_failed_enrolment_leaves_the_watchlist_unchanged(
     services: Services, shared_data: Path
 ) -> None:
     enrol_files(services, "obama", shared_data / EXAMPLES / "obama_01.jpg")
-    path = services.settings.watchlist_dir / "wl.olfw"
-    before = path.read_bytes()
-    with pytest.raises(EnrolmentRejected) as info:
+    blobs = services.settings.blob_dir
+    before = sorted(p.name for p in blobs.rglob("*") if p.is_file())
+    with pytest.raises(EnrolmentRefused) as info:
         enrol_files(
             services,
             "obama",
@@ -158,30 +162,26 @@ def test_a_failed_enrolment_leaves_the_store_unchanged(
         )
     reasons = [r.reason for r in info.value.rejections]
     assert reasons == [RejectionReason.SEVERAL_FACES, RejectionReason.FACE_TOO_SMALL]
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in path.parent.iterdir()) == ["wl.olfw"]  # no temp files left
-    assert services.watchlists.load("wl").template_count == 1
+    assert sorted(p.name for p in blobs.rglob("*") if p.is_file()) == before
+    assert subjects(services) == {"obama": 1}
     # A rejected first enrolment does not create the watchlist either.
-    with pytest.raises(EnrolmentRejected):
+    with pytest.raises(EnrolmentRefused):
         enrol_files(services, "x", shared_data / EXAMPLES / "multi_kit_rose.jpg", watchlist="other")
-    assert services.watchlists.names() == ["wl"]
+    with work(services) as ctx:
+        assert [wl.name for wl in named.names(ctx)] == ["wl"]
 
 
 def test_a_watchlist_of_another_model_is_refused(services: Services, shared_data: Path) -> None:
     enrol_files(services, "obama", shared_data / EXAMPLES / "obama_01.jpg")
-    with pytest.raises(WatchlistModelMismatch):
-        enrol(
-            services.watchlists,
-            services.quality_gate,
-            watchlist_name="wl",
-            subject_id="biden",
-            model_id="some-other-model",
-            dim=128,
-            images=[("b", (shared_data / EXAMPLES / "biden_01.jpg").read_bytes())],
+    other = GateTemplateSource(
+        model_id="some-other-model", dim=128, template_for=services.quality_gate.template_for
+    )
+    with work(services) as ctx, pytest.raises(Conflict, match="some-other-model"):
+        named.enrol(
+            ctx,
+            "wl",
+            SubjectDetails(reference="biden", category="wanted_on_warrant", image_source="t"),
+            [("b", (shared_data / EXAMPLES / "biden_01.jpg").read_bytes())],
+            source=other,
+            policy=services.settings.governance,
         )
-
-
-@pytest.mark.parametrize("bad", ["", "../escape", "a/b", "x" * 65, "-leading"])
-def test_unsafe_names_are_refused(services: Services, shared_data: Path, bad: str) -> None:
-    with pytest.raises(ValueError, match="is not valid"):
-        enrol_files(services, "ok", shared_data / EXAMPLES / "obama_01.jpg", watchlist=bad)

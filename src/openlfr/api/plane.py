@@ -25,7 +25,7 @@ from openlfr.storage import migrate
 from openlfr.storage.clock import Clock, SystemClock
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users.credentials import Passwords
-from openlfr.watchlist_records.enrolment import GateTemplateSource, TemplateSource
+from openlfr.watchlist_records.enrolment import TemplateSource
 from openlfr.workers.hub import WorkerHub
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,6 @@ class ControlPlane:
             self.database, self.blobs, self.clock, self.settings.retention
         )
         self._background = background
-        self._template_source: TemplateSource | None = None
 
     def _announce(self, alert: AlertRecord) -> None:
         self.broker.publish(AlertMessage.of(alert))
@@ -106,14 +105,7 @@ class ControlPlane:
 
     def template_source(self) -> TemplateSource:
         """The quality gate over the configured models (loaded on first enrolment)."""
-        if self._template_source is None:
-            pack = self.services.pack
-            self._template_source = GateTemplateSource(
-                model_id=pack.model_id,
-                dim=pack.recogniser.dim,
-                template_for=self.services.quality_gate.template_for,
-            )
-        return self._template_source
+        return self.services.template_source
 
     @contextmanager
     def work(self, actor: Actor) -> Iterator[Ctx]:

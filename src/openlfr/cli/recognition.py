@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from pydantic import Field as PydanticField
+from pydantic import TypeAdapter, ValidationError
 
-from openlfr.cli.common import emit_json, fail_usage, read_file, reject, services, stderr, stdout
-from openlfr.services import Services
-from openlfr.types import Face
-from openlfr.watchlist import (
-    EnrolmentRejected,
-    ImageRejected,
-    WatchlistModelMismatch,
-    WatchlistNotFound,
+from openlfr.cli.common import (
+    check_watchlist_name,
+    emit_json,
+    fail_usage,
+    read_file,
+    reject,
+    services,
+    stderr,
+    stdout,
+    work,
 )
-from openlfr.watchlist import enrol as enrol_subject
+from openlfr.services import Services
+from openlfr.storage.errors import DomainError
+from openlfr.types import Face
+from openlfr.watchlist import ImageRejected
 from openlfr.watchlist.images import load_reference_image
+from openlfr.watchlist_records import named
+from openlfr.watchlist_records.enrolment import EnrolmentRefused
+from openlfr.watchlist_records.models import REFERENCE_PATTERN
+from openlfr.watchlist_records.service import SubjectDetails
+
+_REFERENCE = TypeAdapter(Annotated[str, PydanticField(pattern=REFERENCE_PATTERN)])
 
 
 def _probe_face(svc: Services, path: Path) -> tuple[Face, int]:
@@ -64,61 +79,105 @@ def verify(
         stdout.print(f"score {score:.4f}  threshold {t:.4f}  → {verdict}")
 
 
+def _check_names(watchlist: str, subject: str) -> None:
+    check_watchlist_name(watchlist)
+    try:
+        _REFERENCE.validate_python(subject)
+    except ValidationError:
+        fail_usage(
+            f"subject reference {subject!r} is not valid: use 1–64 letters, digits, '.', '_', "
+            "'/' or '-', starting with a letter or digit"
+        )
+
+
 def enrol(
     images: list[Path] = typer.Argument(..., help="Reference photos of the subject."),
     watchlist: str = typer.Option(
         ..., "--watchlist", "-w", help="Watchlist name (created if new)."
     ),
     subject: str = typer.Option(..., "--subject", "-s", help="Subject reference."),
+    category: str = typer.Option(
+        ...,
+        "--category",
+        "-c",
+        help="Why the subject is sought: one of governance.offence_categories.",
+    ),
+    image_source: str = typer.Option(
+        "local file", "--image-source", help="Where the photos come from, e.g. 'custody'."
+    ),
+    name: str | None = typer.Option(None, "--name", help="The subject's name, if recorded."),
+    notes: str = typer.Option("", "--notes", help="Notes kept with the subject."),
+    expires: datetime | None = typer.Option(
+        None,
+        "--expires",
+        help="When the authority to seek the subject ends (ISO date and time, UTC); "
+        "default governance.subject_default_expiry_days from now.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
-    """Add a subject's reference photos to a watchlist (all accepted, or nothing changes)."""
+    """Add a subject's reference photos to a watchlist (all accepted, or nothing changes).
+
+    The watchlist is the newest version of that name in the database the server uses
+    (the embedded SQLite in $OPENLFR_HOME by default): photos and templates are sealed,
+    and every step is in the audit log.
+    """
+    _check_names(watchlist, subject)
     svc = services()
     sources = [(str(p), read_file(p)) for p in images]
+    details = SubjectDetails(
+        reference=subject,
+        category=category,
+        image_source=image_source,
+        name=name,
+        notes=notes,
+        expires_at=None if expires is None else expires.replace(tzinfo=UTC),
+    )
+    refused: EnrolmentRefused | None = None
     try:
-        report = enrol_subject(
-            svc.watchlists,
-            svc.quality_gate,
-            watchlist_name=watchlist,
-            subject_id=subject,
-            model_id=svc.pack.model_id,
-            dim=svc.pack.recogniser.dim,
-            images=sources,
-        )
-    except EnrolmentRejected as exc:
+        with work(svc) as ctx:
+            try:
+                done = named.enrol(
+                    ctx,
+                    watchlist,
+                    details,
+                    sources,
+                    source=svc.template_source,
+                    policy=svc.settings.governance,
+                )
+                report = {
+                    "enrolled": True,
+                    "watchlist": watchlist,
+                    "version": done.watchlist.version,
+                    "subject": subject,
+                    "templates_added": done.images_added,
+                    "subject_templates": len(done.subject.images),
+                    "created_watchlist": done.created_watchlist,
+                }
+            except EnrolmentRefused as exc:
+                refused = exc  # the refusal's audit event commits; nothing else was stored
+    except DomainError as exc:
+        reject(exc.message)
+    if refused is not None:
         if json_out:
             emit_json(
                 {
                     "enrolled": False,
                     "rejections": [
                         {"image": r.source, "reason": str(r.reason), "message": r.message}
-                        for r in exc.rejections
+                        for r in refused.rejections
                     ],
                 }
             )
-        for r in exc.rejections:
+        for r in refused.rejections:
             stderr.print(f"[bold red]rejected:[/] {r.source}: {r.message} [{r.reason}]")
         stderr.print("nothing was enrolled")
-        raise typer.Exit(1) from None
-    except WatchlistModelMismatch as exc:
-        reject(str(exc))
-    except ValueError as exc:
-        fail_usage(str(exc))
+        raise typer.Exit(1)
     if json_out:
-        emit_json(
-            {
-                "enrolled": True,
-                "watchlist": report.watchlist,
-                "subject": report.subject_id,
-                "templates_added": report.templates_added,
-                "subject_templates": report.subject_templates,
-                "created_watchlist": report.created_watchlist,
-            }
-        )
+        emit_json(report)
     else:
         stdout.print(
-            f"enrolled {report.templates_added} image(s) for {report.subject_id} in "
-            f"{report.watchlist} ({report.subject_templates} template(s) for this subject)"
+            f"enrolled {report['templates_added']} image(s) for {subject} in {watchlist} "
+            f"v{report['version']} ({report['subject_templates']} template(s) for this subject)"
         )
 
 
@@ -133,22 +192,22 @@ def identify(
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Search a watchlist with the main face of a photo (1:N): candidates best first."""
+    check_watchlist_name(watchlist)
     svc = services()
-    try:
-        stored = svc.watchlists.load(watchlist)
-    except WatchlistNotFound as exc:
-        reject(str(exc))
-    except ValueError as exc:
-        fail_usage(str(exc))
-    if stored.model_id != svc.pack.model_id:
-        reject(
-            f"watchlist {watchlist!r} holds {stored.model_id} templates but the configured "
-            f"model is {svc.pack.model_id}"
-        )
     t = svc.settings.matching.threshold if threshold is None else threshold
     k = top_k or svc.settings.matching.top_k
     face, n_faces = _probe_face(svc, image)
-    result = stored.gallery().search(
+    try:
+        with work(svc) as ctx:
+            found = named.gallery(ctx, watchlist)
+    except DomainError as exc:
+        reject(exc.message)
+    if found.gallery.model_id != svc.pack.model_id:
+        reject(
+            f"watchlist {watchlist!r} holds {found.gallery.model_id} templates but the "
+            f"configured model is {svc.pack.model_id}"
+        )
+    result = found.gallery.search(
         face.embedding[None, :], top_k=k, threshold=None if all_candidates else t
     )[0]
     candidates = [
@@ -159,6 +218,7 @@ def identify(
         emit_json(
             {
                 "watchlist": watchlist,
+                "version": found.watchlist.version,
                 "threshold": t,
                 "faces_found": n_faces,
                 "candidates": candidates,

@@ -16,12 +16,22 @@ from rich.live import Live
 from rich.text import Text
 
 from openlfr.alerts import AlertSink, FanOut, JsonLinesSink
-from openlfr.cli.common import fail_usage, reject, services, stderr, stdout
+from openlfr.cli.common import (
+    check_watchlist_name,
+    fail_usage,
+    reject,
+    services,
+    stderr,
+    stdout,
+    work,
+)
 from openlfr.config import Settings
+from openlfr.storage.errors import DomainError
 from openlfr.stream import CameraState, CameraStatus, Runner, parse_source, pipeline_factory
 from openlfr.stream.sources import SourceSpec
 from openlfr.types import Alert
-from openlfr.watchlist import LiveGallery, WatchlistNotFound
+from openlfr.watchlist import LiveGallery
+from openlfr.watchlist_records import named
 
 SOURCE_HELP = (
     "A camera: a video file, a folder of images, rtsp://… or http://… stream, or webcam:N. "
@@ -181,16 +191,16 @@ def run(
         options += ["--loop"] if loop else []
         code = run_processes(specs, options, json_out=json_out)
         raise typer.Exit(code)
+    check_watchlist_name(watchlist)
     svc = services()
     try:
-        stored = svc.watchlists.load(watchlist)
-    except WatchlistNotFound as exc:
-        reject(str(exc))
-    except ValueError as exc:
-        fail_usage(str(exc))
-    if stored.model_id != svc.pack.model_id:
+        with work(svc) as ctx:
+            gallery = named.gallery(ctx, watchlist).gallery
+    except DomainError as exc:
+        reject(exc.message)
+    if gallery.model_id != svc.pack.model_id:
         reject(
-            f"watchlist {watchlist!r} holds {stored.model_id} templates but the configured "
+            f"watchlist {watchlist!r} holds {gallery.model_id} templates but the configured "
             f"model is {svc.pack.model_id}"
         )
     base = svc.settings
@@ -214,7 +224,7 @@ def run(
     factory = pipeline_factory(
         settings,
         svc.pack,
-        LiveGallery(stored.gallery()),
+        LiveGallery(gallery),
         watchlist=watchlist,
         threshold=threshold,
         cameras=len(specs),

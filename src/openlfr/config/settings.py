@@ -169,6 +169,9 @@ class Settings(BaseSettings):
 
     @property
     def watchlist_dir(self) -> Path:
+        """Where earlier versions kept the command line's sealed watchlist files. Nothing
+        reads or writes it now (watchlists live in the database), but files left there are
+        still data sealed under the key."""
         return self.home / "watchlists"
 
     @property

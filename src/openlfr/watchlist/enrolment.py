@@ -1,27 +1,16 @@
-"""Enrolment: the reference-image quality gate and all-or-nothing watchlist updates."""
+"""Enrolment's quality gate: one reference image becomes one template, or a clear refusal."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from openlfr.config import EnrolmentConfig
 from openlfr.types import Face
 from openlfr.vision.pack import ModelPack
 from openlfr.watchlist.images import load_reference_image
-from openlfr.watchlist.models import Template, Watchlist, validate_name
-from openlfr.watchlist.rejections import (
-    EnrolmentRejected,
-    ImageRejected,
-    Rejection,
-    RejectionReason,
-)
-from openlfr.watchlist.store import WatchlistNotFound, WatchlistStore
-
-
-class WatchlistModelMismatch(ValueError):
-    """The watchlist was built with another recogniser; its templates are not comparable."""
+from openlfr.watchlist.models import Template
+from openlfr.watchlist.rejections import ImageRejected, RejectionReason
 
 
 class QualityGate:
@@ -87,65 +76,3 @@ class QualityGate:
                 "use a sharper photo",
             )
         return largest
-
-
-@dataclass(frozen=True, slots=True)
-class EnrolmentReport:
-    """What an accepted enrolment added."""
-
-    watchlist: str
-    subject_id: str
-    templates_added: int
-    subject_templates: int
-    created_watchlist: bool
-
-
-def enrol(
-    store: WatchlistStore,
-    gate: QualityGate,
-    *,
-    watchlist_name: str,
-    subject_id: str,
-    model_id: str,
-    dim: int,
-    images: list[tuple[str, bytes]],
-) -> EnrolmentReport:
-    """Add ``images`` of one subject to a watchlist, creating it if needed.
-
-    All or nothing: every image is checked first; if any is rejected,
-    :class:`EnrolmentRejected` lists every rejection and the store is untouched.
-    """
-    validate_name("watchlist name", watchlist_name)
-    validate_name("subject id", subject_id)
-    if not images:
-        raise ValueError("at least one reference image is required")
-    try:
-        watchlist = store.load(watchlist_name)
-        created = False
-    except WatchlistNotFound:
-        watchlist = Watchlist(name=watchlist_name, model_id=model_id, dim=dim)
-        created = True
-    if watchlist.model_id != model_id:
-        raise WatchlistModelMismatch(
-            f"watchlist {watchlist_name!r} holds {watchlist.model_id} templates but the "
-            f"configured model is {model_id}; re-enrol it with this model or change the model"
-        )
-    templates: list[Template] = []
-    rejections: list[Rejection] = []
-    for source, data in images:
-        try:
-            templates.append(gate.template_for(data, source))
-        except ImageRejected as exc:
-            rejections.append(Rejection(source, exc.reason, exc.message))
-    if rejections:
-        raise EnrolmentRejected(rejections)
-    updated = watchlist.with_templates(subject_id, templates)
-    store.save(updated)
-    subject = updated.subject(subject_id)
-    return EnrolmentReport(
-        watchlist=watchlist_name,
-        subject_id=subject_id,
-        templates_added=len(templates),
-        subject_templates=len(subject.templates) if subject else 0,
-        created_watchlist=created,
-    )

@@ -31,14 +31,6 @@ class Rejection:
     message: str
 
 
-class EnrolmentRejected(Exception):
-    """Enrolment refused; nothing was written. ``rejections`` lists every bad image."""
-
-    def __init__(self, rejections: list[Rejection]) -> None:
-        self.rejections = rejections
-        super().__init__("; ".join(f"{r.source}: {r.message}" for r in rejections))
-
-
 class ImageRejected(Exception):
     """A single image failed a check; carries its reason code and message."""
 

@@ -139,8 +139,13 @@ class LoadedGallery:
     references: dict[str, str]  # gallery subject id (the Subject row id) -> subject reference
 
 
-def load_gallery(ctx: Ctx, wl: WatchlistVersion, *, deployment_id: int) -> LoadedGallery:
-    """Decrypt the templates of unexpired subjects into a searchable gallery (audited)."""
+def load_gallery(
+    ctx: Ctx, wl: WatchlistVersion, *, deployment_id: int | None, by_reference: bool = False
+) -> LoadedGallery:
+    """Decrypt the templates of unexpired subjects into a searchable gallery (audited).
+
+    Gallery rows are keyed by the Subject row id, or with ``by_reference`` by the
+    subject's reference (a search outside any deployment, from the command line)."""
     ids: list[str] = []
     rows = []
     refs: dict[str, str] = {}
@@ -148,7 +153,7 @@ def load_gallery(ctx: Ctx, wl: WatchlistVersion, *, deployment_id: int) -> Loade
         if s.expires_at <= ctx.now:
             continue
         for img in s.images:
-            ids.append(str(s.id))
+            ids.append(s.reference if by_reference else str(s.id))
             rows.append(
                 embedding_from(ctx.blobs.open_inline(img.template, template_purpose(img.blob_id)))
             )

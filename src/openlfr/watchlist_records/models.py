@@ -179,9 +179,12 @@ class ImageData(_Schema):
     data: Base64Bytes = Field(description="The image file's bytes, base64 (JPEG, PNG, …).")
 
 
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$"
+
+
 class SubjectEnrol(_Schema):
     reference: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$",
+        pattern=REFERENCE_PATTERN,
         description="The force's reference for the person (e.g. a custody or warrant number).",
     )
     name: str | None = Field(default=None, max_length=200)

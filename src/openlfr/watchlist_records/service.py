@@ -86,18 +86,21 @@ def list_versions(
 
 
 def create(ctx: Ctx, data: WatchlistCreate, *, model_id: str, dim: int) -> WatchlistVersion:
-    """A new, empty, open watchlist (version 1 of its name)."""
-    taken = ctx.db.execute(
-        select(WatchlistVersion.id).where(WatchlistVersion.name == data.name).limit(1)
-    ).first()
-    if taken:
+    """A new, empty, open watchlist: version 1 of its name, or the next version of a name
+    whose every version is purged (the purged ones keep their counts and history)."""
+    versions = ctx.db.execute(
+        select(WatchlistVersion.version, WatchlistVersion.state).where(
+            WatchlistVersion.name == data.name
+        )
+    ).all()
+    if any(state != WatchlistState.PURGED for _, state in versions):
         raise Conflict(
             f"a watchlist named {data.name!r} exists; add a version to it instead",
             code="name_taken",
         )
     wl = WatchlistVersion(
         name=data.name,
-        version=1,
+        version=max((v for v, _ in versions), default=0) + 1,
         description=data.description,
         model_id=model_id,
         dim=dim,
