@@ -7,6 +7,7 @@ spooled is stored at the hub exactly once and in order ("raised = stored").
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ from workers_support import (
     stored_alerts,
     the_worker,
     wait_for,
+    waiting,
 )
 
 from openlfr.config.server import DatabaseConfig
@@ -96,14 +98,16 @@ def _mount_tmpfs(where: Path, size: str) -> None:
 
 
 def _fill(where: Path) -> Path:
+    """Fill the disk to the last byte (what is left after the hub's files)."""
     filler = where / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
     return filler
 
 
@@ -129,9 +133,9 @@ def test_a_full_database_disk_delays_alerts_and_loses_none(
             )
             filler = _fill(disk)
             stored_when_full = len(stored_alerts(db_file, prepared.deployment_id))
-            waiting = _accepted(hub) + 2
+            target = _accepted(hub) + 2
             # Alerts go on being raised and spooled while the hub cannot store them.
-            wait_for(lambda: _accepted(hub) >= waiting, 180, "alerts spooled while full", hub)
+            wait_for(lambda: _accepted(hub) >= target, 180, "alerts spooled while full", hub)
             assert waiting(hub) >= 1  # they wait in the spool
             assert len(stored_alerts(db_file, prepared.deployment_id)) <= stored_when_full + 1
             filler.unlink()

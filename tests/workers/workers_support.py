@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from openlfr.api.app import create_app
-from openlfr.api.testing import EXAMPLES, Api, FakeLauncher, add_token, add_user, live_scenario
+from openlfr.api.testing import EXAMPLES, Api, FakeLauncher, add_token, add_user, b64_image
 from openlfr.config import Settings
 from openlfr.services import Services
 from openlfr.users.roles import Role
@@ -37,17 +38,24 @@ LIVE_ENV = {
 }
 
 
-def gapped_clip(source: Path, out: Path, *, gap_s: float = 1.6) -> Path:
+def gapped_clip(
+    source: Path,
+    out: Path,
+    *,
+    gap_s: float = 1.6,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+) -> Path:
     """The real clip followed by a moment of empty picture, so each loop starts a new track
     (the tracker forgets a face after ``lost_ttl_s``) and, with no cooldown, a new alert."""
     capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 15.0
+    fps = fps or capture.get(cv2.CAP_PROP_FPS) or 15.0
     frames = []
     while True:
         ok, frame = capture.read()
         if not ok:
             break
-        frames.append(frame)
+        frames.append(frame if size is None else cv2.resize(frame, size))
     capture.release()
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
@@ -66,8 +74,18 @@ class Prepared:
     tokens: dict[Role, str]
 
 
-def prepare(home: Path, pack: ModelPack, shared_data: Path, **settings: Any) -> Prepared:
-    """Accounts, a watchlist with Obama's photos and an authorised deployment on the clip."""
+def prepare(
+    home: Path,
+    pack: ModelPack,
+    shared_data: Path,
+    *,
+    cameras: int = 1,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    **settings: Any,
+) -> Prepared:
+    """Accounts, a watchlist with Obama's photos and an authorised deployment on the clip
+    (``cameras`` copies of it, scaled to ``size`` and paced at ``fps`` if given)."""
     services = Services(Settings(home=home, **settings))
     services.__dict__["pack"] = pack
     launcher = FakeLauncher()
@@ -79,13 +97,57 @@ def prepare(home: Path, pack: ModelPack, shared_data: Path, **settings: Any) -> 
         api = Api(app, client, plane, launcher, tokens, ids)
         photos = shared_data / EXAMPLES
         home.mkdir(parents=True, exist_ok=True)
-        clip = gapped_clip(shared_data / CLIP, home.parent / "obama-looping.mp4")
-        scenario = live_scenario(
-            api, [photos / f"obama_0{i}.jpg" for i in range(1, 5)], camera_source=str(clip)
+        clip = gapped_clip(
+            shared_data / CLIP, home.parent / "obama-looping.mp4", size=size, fps=fps
         )
-    # Leaving the app recorded the deployment as stopped: the hub process starts it again.
+        deployment_id = _authorised_deployment(
+            api, [photos / f"obama_0{i}.jpg" for i in range(1, 5)], str(clip), cameras
+        )
+    # The hub process starts it.
     services.database.dispose()
-    return Prepared(home, scenario.deployment_id, tokens)
+    return Prepared(home, deployment_id, tokens)
+
+
+def _authorised_deployment(api: Api, photos: list[Path], source: str, cameras: int) -> int:
+    """A watchlist of one subject and an authorised deployment with ``cameras`` cameras."""
+    r = api.call("POST", "/watchlists", Role.WATCHLIST_MANAGER, json={"name": "wl-live"})
+    assert r.status_code == 201, r.text
+    wl = r.json()["id"]
+    r = api.call(
+        "POST",
+        f"/watchlists/{wl}/subjects",
+        Role.WATCHLIST_MANAGER,
+        json={
+            "reference": "WL-0001",
+            "category": "wanted_on_warrant",
+            "image_source": "custody",
+            "images": [b64_image(p) for p in photos],
+        },
+    )
+    assert r.status_code == 201, r.text
+    now = api.plane.clock.now()
+    r = api.call(
+        "POST",
+        "/deployments",
+        Role.AUTHORISING_OFFICER,
+        json={
+            "name": "live workers",
+            "location": "High Street, north end",
+            "purpose": "locate people wanted on warrant",
+            "legal_basis": "common law policing powers; force LFR policy v3",
+            "planned_start": now.isoformat(),
+            "planned_end": (now + timedelta(hours=8)).isoformat(),
+            "watchlist_id": wl,
+            "cameras": [{"name": f"cam-{i}", "source": source} for i in range(1, cameras + 1)],
+        },
+    )
+    assert r.status_code == 201, r.text
+    dep = int(r.json()["id"])
+    r = api.call(
+        "POST", f"/deployments/{dep}/authorise", Role.AUTHORISING_OFFICER, json={"note": "ok"}
+    )
+    assert r.status_code == 200, r.text
+    return dep
 
 
 def free_port() -> int:
@@ -217,8 +279,12 @@ def waiting(hub: HubProcess, worker: str = "local-1") -> int:
 
 
 def the_worker(hub: HubProcess) -> dict[str, Any] | None:
-    """The one local worker's last heartbeat, once it has sent one."""
-    workers = hub.workers()
+    """The one local worker's last heartbeat, once it has sent one (None while the hub
+    cannot answer: a busy or full database fails even a read's token check)."""
+    r = hub.call("GET", "/workers", Role.AUDITOR)
+    if r.status_code != 200:
+        return None
+    workers = r.json()
     return workers[0]["heartbeat"] if workers else None
 
 
