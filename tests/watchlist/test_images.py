@@ -93,3 +93,28 @@ def test_exif_orientation_is_applied() -> None:
     exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
     rotated = load_reference_image(encode(image, "JPEG", exif=exif), **LIMITS)
     assert rotated.shape == (64, 48, 3)
+
+
+def test_netpbm_grey_and_colour_are_accepted() -> None:
+    # The ORL faces and many other research sets are 8-bit grey PGM; they used to be refused.
+    grey = gradient().convert("L")
+    pgm = encode(grey, "PPM")
+    assert pgm.startswith(b"P5")
+    image = load_reference_image(pgm, **LIMITS)
+    assert image.shape == (48, 64, 3)
+    assert np.array_equal(image[:, :, 0], np.asarray(grey))
+    ppm = encode(gradient(), "PPM")
+    assert ppm.startswith(b"P6")
+    assert abs(int(load_reference_image(ppm, **LIMITS)[5, 5, 2]) - 10) <= 1
+    plain = b"P2\n2 2\n255\n0 128 255 10\n"
+    assert load_reference_image(plain, **LIMITS)[:, :, 1].tolist() == [[0, 128], [255, 10]]
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped_to_white() -> None:
+    values = np.array([[0, 4095], [2048, 1000]], dtype=">u2")
+    pgm = b"P5\n2 2\n4095\n" + values.tobytes()
+    image = load_reference_image(pgm, **LIMITS)
+    expected = np.rint(values.astype(np.float64) / 4095 * 255)
+    assert np.abs(image[:, :, 0].astype(int) - expected).max() <= 1
+    png16 = encode(Image.fromarray(np.array([[0, 65535], [32768, 257]], dtype=np.uint16)), "PNG")
+    assert load_reference_image(png16, **LIMITS)[:, :, 2].tolist() == [[0, 255], [128, 1]]

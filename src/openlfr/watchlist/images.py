@@ -11,7 +11,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from openlfr.types import ImageArray
 from openlfr.watchlist.rejections import ImageRejected, RejectionReason
 
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "WEBP", "TIFF"})
+# "PPM" is Pillow's name for the Netpbm family (PBM, PGM, PPM): grey PGM is how many
+# research face sets ship (the ORL faces, for one).
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "WEBP", "TIFF", "PPM"})
+_FORMAT_NAMES = "JPEG, PNG, BMP, WebP, TIFF or PGM/PPM"
 
 # Recognisable image containers we do not accept, so the message can say so.
 _OTHER_IMAGE_SIGNATURES = {
@@ -48,7 +51,7 @@ def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Ima
     if other:
         raise ImageRejected(
             RejectionReason.UNSUPPORTED_FORMAT,
-            f"{other} images are not supported; use JPEG, PNG, BMP, WebP or TIFF",
+            f"{other} images are not supported; use {_FORMAT_NAMES}",
         )
     try:
         with warnings.catch_warnings():
@@ -65,7 +68,7 @@ def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Ima
     if image.format not in SUPPORTED_FORMATS:
         raise ImageRejected(
             RejectionReason.UNSUPPORTED_FORMAT,
-            f"{image.format} images are not supported; use JPEG, PNG, BMP, WebP or TIFF",
+            f"{image.format} images are not supported; use {_FORMAT_NAMES}",
         )
     width, height = image.size
     if width * height > max_pixels:
@@ -76,10 +79,25 @@ def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Ima
         )
     try:
         image.load()
-        rgb = ImageOps.exif_transpose(image).convert("RGB")
+        upright = ImageOps.exif_transpose(image)
+        rgb = _to_rgb(upright)
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected(
             RejectionReason.CORRUPT,
             f"{image.format} file is damaged or truncated and cannot be decoded ({exc})",
         ) from exc
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB of any mode, 16-bit grey scaled down rather than clipped.
+
+    Pillow holds 16-bit grey (PGM with maxval > 255, 16-bit PNG) as 32-bit
+    integers on the full 0–65535 scale, and ``convert("RGB")`` would clip every
+    value above 255 to white.
+    """
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        grey = np.asarray(image, dtype=np.float64)
+        eight = np.clip(np.rint(grey / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(eight[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
