@@ -16,6 +16,7 @@ from openlfr.cli.evaluate_args import (
     ALIASES,
     DATASET,
     DEFAULT_THRESHOLDS,
+    DEFAULT_THRESHOLDS_SHOWN,
     EXCLUDE,
     FACE,
     JSON,
@@ -26,6 +27,7 @@ from openlfr.cli.evaluate_args import (
     NONMATED_PAD,
     PAD,
     REFERENCES,
+    REVIEWED,
     SEED,
     SHARE,
     evaluation_options,
@@ -39,7 +41,7 @@ from openlfr.config.writer import ConfigWriteError, set_matching_threshold
 from openlfr.evaluation.calibration import Calibration, CalibrationRule, calibrate_threshold
 from openlfr.evaluation.datasets import DatasetError
 from openlfr.evaluation.faces import FaceRule
-from openlfr.evaluation.html import one_in, pct
+from openlfr.evaluation.html import one_in, pct, refusals_line
 from openlfr.evaluation.intervals import IntervalMethod
 from openlfr.evaluation.planner import PlannerInputError, load_rates, plan_deployment
 from openlfr.evaluation.report import metrics_document, write_report
@@ -75,8 +77,8 @@ def evaluate(
     groups: str = typer.Option(
         "",
         "--groups",
-        help="Groupings to break results down by: columns and joint columns, e.g. "
-        "sex,ethnicity,sex*ethnicity.",
+        help="Groupings to break results down by, comma-separated: columns (sex, ethnicity) "
+        "and joint columns (sex*ethnicity).",
     ),
     exclude: list[str] | None = EXCLUDE,
     out: Path | None = typer.Option(None, "--out", file_okay=False, help="Folder for the report."),
@@ -88,7 +90,8 @@ def evaluate(
     thresholds: str = typer.Option(
         DEFAULT_THRESHOLDS,
         "--thresholds",
-        help="Thresholds to tabulate (the configured one is always added).",
+        help="Thresholds to tabulate, comma-separated (the configured one is always added).",
+        show_default=DEFAULT_THRESHOLDS_SHOWN,
     ),
     watchlist_sizes: str = typer.Option(
         "1000,10000", "--watchlist-sizes", help="Watchlist sizes to project FPIR to."
@@ -104,6 +107,14 @@ def evaluate(
     alpha: float = typer.Option(0.05, "--alpha", min=0.0001, max=0.5, help="Significance level."),
     no_cache: bool = NO_CACHE,
     aliases: Path | None = ALIASES,
+    reviewed: Path | None = REVIEWED,
+    review_count: int = typer.Option(
+        40,
+        "--review-count",
+        min=0,
+        max=1000,
+        help="Highest cross-set scores the report lists for review, photos side by side.",
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Measure accuracy and demographic differentials on labelled photos; write a report."""
@@ -132,7 +143,9 @@ def evaluate(
             nonmated_pad,
             no_cache,
             aliases,
+            reviewed=reviewed,
         ),
+        review_count=review_count,
         pairs=pairs,
         protocols=chosen,
         videos=videos,
@@ -150,6 +163,9 @@ def evaluate(
             report = Evaluator(svc, factory).run(options)
         except DatasetError as exc:
             reject(str(exc))
+    for d in report.datasets:
+        # Always said, on stderr (stdout may carry --json): a refused image is easy to miss.
+        stderr.print(f"{d.name}: {refusals_line(d)}", highlight=False)
     if out is not None:
         written = write_report(report, out)
         stderr.print(
@@ -213,6 +229,7 @@ def calibrate(
     nonmated_pad: float = NONMATED_PAD,
     no_cache: bool = NO_CACHE,
     aliases: Path | None = ALIASES,
+    reviewed: Path | None = REVIEWED,
     exclude: list[str] | None = EXCLUDE,
     dry_run: bool = typer.Option(False, "--dry-run", help="Report the threshold; write nothing."),
     allow_unresolved: bool = typer.Option(
@@ -241,6 +258,7 @@ def calibrate(
         no_cache,
         aliases,
         exclude,
+        reviewed,
     )
     svc = services()
     with progress_bars(enabled=True) as factory:

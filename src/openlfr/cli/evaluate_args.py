@@ -108,9 +108,12 @@ def evaluation_options(
     no_cache: bool,
     aliases: Path | None,
     exclude: list[str] | None = None,
+    reviewed: Path | None = None,
 ) -> EvaluationOptions:
     if nonmated_labels is not None and nonmated_dataset is None:
         fail_usage("--nonmated-labels needs --nonmated-dataset")
+    if reviewed is not None and nonmated_dataset is None:
+        fail_usage("--reviewed needs --nonmated-dataset (it screens cross-set searches)")
     return EvaluationOptions(
         dataset=dataset,
         labels=labels,
@@ -124,6 +127,7 @@ def evaluation_options(
         nonmated_pad=nonmated_pad,
         use_cache=not no_cache,
         aliases=aliases,
+        reviewed=reviewed,
         exclude=parse_exclusions(exclude or []),
         command=command_line(),
     )
@@ -166,8 +170,20 @@ ALIASES = typer.Option(
     None,
     "--aliases",
     dir_okay=False,
-    help="CSV identity,same_as[,reason]: people filed under two names in the labels.",
+    help="CSV with the columns identity, same_as and optionally reason: people filed under "
+    "two names in the labels.",
+)
+REVIEWED = typer.Option(
+    None,
+    "--reviewed",
+    dir_okay=False,
+    help="CSV with the columns file, subject, verdict (same or different) and optionally "
+    "note: non-mated photos reviewed against a watchlist person; those marked same are "
+    "left out of the non-mated searches, and the report says so.",
 )
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the embedding cache.")
 DEFAULT_THRESHOLDS = ",".join(f"{v:.2f}" for v in DEFAULT_REPORT_THRESHOLDS)
+# How --help shows it: with spaces, so the help column can wrap it at 80 columns
+# (one long token is cut with an ellipsis instead).
+DEFAULT_THRESHOLDS_SHOWN = ", ".join(f"{v:.2f}" for v in DEFAULT_REPORT_THRESHOLDS)
 JSON = typer.Option(False, "--json", help="Print JSON on stdout.")

@@ -56,6 +56,9 @@ class StatsOptions:
     n_perm: int = 2000
     seed: int = 0
     watchlist_sizes: tuple[int, ...] = (1000, 10000)
+    # A group with fewer searches than this (or fewer than a third as many people) is
+    # shown but not tested: at that size only a near-total difference could show.
+    min_group: int = 30
 
 
 def split_grouping(spec: str) -> list[str]:
@@ -103,6 +106,7 @@ def _groups(
             n_boot=opts.n_boot,
             n_perm=opts.n_perm,
             seed=opts.seed,
+            min_group=opts.min_group,
         )
         for name, lab in groupings(columns, labels)
     )

@@ -158,6 +158,33 @@ def read_aliases(path: Path) -> dict[str, str]:
     return resolved
 
 
+def skipped_summary(problems: tuple[RowProblem, ...] | list[RowProblem]) -> str:
+    """``"no identity (unlabelled image) ×2000, file not found ×3"``: skipped rows by reason."""
+    counts: dict[str, int] = {}
+    for p in problems:
+        # "image not in the dataset: X" varies per row; count by the part before the colon.
+        key = p.reason.split(":")[0]
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{k} ×{v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def require_rows(data: LabelledDataset, role: str) -> LabelledDataset:
+    """``data`` if it kept at least one row; otherwise :class:`DatasetError` saying why.
+
+    An evaluation that silently lost a whole dataset (say, a non-mated set whose
+    identity column is empty) would write a normal-looking report about the
+    wrong searches.
+    """
+    if data.images:
+        return data
+    rows = len(data.problems)
+    why = f": {skipped_summary(data.problems)}" if rows else ""
+    raise DatasetError(
+        f"{role} {data.name} ({data.labels_path}): no usable row; "
+        f"{rows:,} of {rows:,} rows skipped{why}"
+    )
+
+
 def load_dataset(
     root: Path,
     labels: Path | None = None,

@@ -141,6 +141,10 @@ class GroupRates:
         curves: one curve per group value (empty groups are absent).
         test: the per-threshold differential test between the groups.
         unknown: trials whose group is unknown (excluded).
+        untested: groups too small to test (fewer than ``min_group`` trials or
+            identities): their rates are reported, but they take no part in the
+            test and are not drawn as curves.
+        min_group: the size below which a group is not tested.
     """
 
     metric: Metric
@@ -148,6 +152,13 @@ class GroupRates:
     curves: dict[str, RateCurve]
     test: DifferentialTest
     unknown: int
+    untested: tuple[str, ...] = ()
+    min_group: int = 1
+
+    @property
+    def tested(self) -> dict[str, RateCurve]:
+        """The curves of the groups that took part in the test."""
+        return {g: c for g, c in self.curves.items() if g not in self.untested}
 
 
 def group_rates(
@@ -163,10 +174,13 @@ def group_rates(
     n_boot: int = 1000,
     n_perm: int = 2000,
     seed: int = 0,
+    min_group: int = 1,
 ) -> GroupRates:
     """Per-group :class:`RateCurve` and the differential test, from per-trial outcomes.
 
     ``labels`` holds each trial's group (``""`` = unknown, excluded and counted).
+    A group with fewer than ``min_group`` trials, or (when ``clusters`` is given)
+    fewer than ``min_group // 3`` identities, is reported but left out of the test.
     """
     t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     h = np.asarray(hits, dtype=bool).reshape(-1, t.size)
@@ -183,8 +197,14 @@ def group_rates(
             n_boot=n_boot,
             seed=seed,
         )
-    test = differential_test(h, lab, t, clusters=ids, alpha=alpha, n_perm=n_perm, seed=seed)
-    return GroupRates(metric, grouping, curves, test, int((lab == "").sum()))
+    untested = tuple(
+        g
+        for g, c in curves.items()
+        if c.n < min_group or (ids is not None and np.unique(ids[lab == g]).size < min_group // 3)
+    )
+    tested = np.where(np.isin(lab, list(untested)), "", lab) if untested else lab
+    test = differential_test(h, tested, t, clusters=ids, alpha=alpha, n_perm=n_perm, seed=seed)
+    return GroupRates(metric, grouping, curves, test, int((lab == "").sum()), untested, min_group)
 
 
 def combined_labels(columns: list[list[str]]) -> list[str]:

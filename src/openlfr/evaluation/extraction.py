@@ -96,11 +96,17 @@ def extract_faces(
         else:
             digest = image_digest(data)
             faces = cache.get(digest) if cache is not None else None
-            if faces is not None and faces.embeddings.shape[1] == dim:
+            # A refusal is never trusted from the cache: it costs nothing to redo, and a
+            # newer openlfr may read the file (grey PGM photos used to be refused).
+            if (
+                faces is not None
+                and faces.status is not AcquisitionStatus.UNREADABLE
+                and faces.embeddings.shape[1] == dim
+            ):
                 cached += 1
             else:
                 faces = analyse_image(pack, data, pad=pad, limits=limits)
-                if cache is not None:
+                if cache is not None and faces.status is not AcquisitionStatus.UNREADABLE:
                     cache.put(digest, faces)
             results.append(faces)
         if progress is not None:

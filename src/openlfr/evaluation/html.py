@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 
-from openlfr.evaluation.estimates import GroupRates
+from openlfr.evaluation.estimates import GroupRates, Metric
 from openlfr.evaluation.html_format import (
     CSS,
     ci_text,
@@ -16,6 +17,7 @@ from openlfr.evaluation.html_format import (
     rate_at,
     table,
 )
+from openlfr.evaluation.html_review import screen_section
 from openlfr.evaluation.html_sections import (
     open_set_section,
     verification_section,
@@ -24,7 +26,20 @@ from openlfr.evaluation.html_sections import (
 from openlfr.evaluation.results import DatasetSummary, EvaluationReport
 from openlfr.evaluation.scaling import DEFAULT_MODEL
 
-__all__ = ["one_in", "pct", "render_html"]
+__all__ = ["one_in", "pct", "refusals_line", "render_html"]
+
+
+def refusals_line(d: DatasetSummary) -> str:
+    """``"400 images read, 3 refused (reason ×3), 2 with no face found, 1 row skipped"``."""
+    reasons: dict[str, int] = {}
+    for _file, detail in d.unreadable_files:
+        reasons[detail or "unreadable"] = reasons.get(detail or "unreadable", 0) + 1
+    why = ", ".join(f"{k} ×{v:,}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    rows = len(d.problems)
+    return (
+        f"{d.images:,} images listed, {d.unreadable:,} refused{f' ({why})' if why else ''}, "
+        f"{d.no_face:,} with no face found; {rows:,} label row{'s' if rows != 1 else ''} skipped"
+    )
 
 
 def _headline(r: EvaluationReport) -> str:
@@ -62,7 +77,9 @@ def _headline(r: EvaluationReport) -> str:
                     "depend on that one person being listed (see which subjects drew the false "
                     "alerts, below).</li>"
                 )
-        for g in o.fpir_by_group:
+        # Every grouping, TPIR and FPIR alike: a differential left out of the summary
+        # is one most readers never see.
+        for g in (*o.tpir_by_group, *o.fpir_by_group):
             items.append(f"<li>{_differential_sentence(g, t)}</li>")
     v = r.verification
     vt = r.configured_verify_threshold
@@ -74,36 +91,106 @@ def _headline(r: EvaluationReport) -> str:
             f"{v.eer_threshold:.3f}. At the configured 1:1 threshold {vt:.2f}: "
             f"FMR {rate_at(v.fmr, vt, 2)}, FNMR {rate_at(v.fnmr, vt, 2)}.</li>"
         )
+        for g in (*v.fnmr_by_group, *v.fmr_by_group_pair):
+            items.append(f"<li>1:1 {_differential_sentence(g, vt)}</li>")
     return f"<div class='summary'><ul>{''.join(items)}</ul></div>"
+
+
+_EVENTS = {
+    Metric.FPIR: "alerts",
+    Metric.FMR: "false matches",
+    Metric.TPIR: "misses",
+    Metric.FNMR: "misses",
+    Metric.DETECTION: "failures",
+}
+
+
+def _ranges_text(g: GroupRates) -> str:
+    """Where across the sweep the difference is significant, and on how many events."""
+    test = g.test
+    unit = _EVENTS.get(g.metric, "events")
+    runs = test.range_support()
+    if not runs:
+        return " No threshold in the sweep shows a significant difference."
+    parts = []
+    for lo, hi, least in runs:
+        span = f"{lo:.2f}" if lo == hi else f"{lo:.2f}–{hi:.2f}"
+        if least < 0:
+            parts.append(span)
+        elif least >= test.min_support:
+            parts.append(f"{span} (at least {least:,} {unit} at each threshold)")
+        else:
+            parts.append(
+                f"{span} (as few as {least:,} {unit}: too few to rest a claim on, "
+                f"under {test.min_support})"
+            )
+    onset = test.onset
+    tail = (
+        f" The highest threshold with a significant difference on at least "
+        f"{test.min_support} {unit} is {onset:.2f}."
+        if onset is not None
+        else f" None of it rests on {test.min_support} or more {unit}."
+    )
+    return f" Across the sweep it is significant at {'; '.join(parts)}.{tail}"
+
+
+def _rates_text(g: GroupRates, t: float) -> str:
+    out = []
+    for name, c in g.tested.items():
+        p = c.at(t)
+        out.append(
+            f"{escape(name)} {pct(p.rate, 2 if g.metric is Metric.FPIR else 1)} "
+            f"({p.k:,} of {p.n:,})"
+        )
+    return ", ".join(out)
+
+
+def _gap_text(g: GroupRates, t: float, i: int) -> str:
+    """For two groups, or the significant pairs of several, which is lower and by how much."""
+    test = g.test
+    pairs = [
+        (a, b)
+        for (a, b), adj in test.pairwise_p.items()
+        if len(test.groups) == 2 or float(adj[i]) < test.alpha
+    ]
+    points = []
+    for a, b in pairs:
+        ra, rb = g.curves[a].at(t).rate, g.curves[b].at(t).rate
+        low, high, diff = (a, b, rb - ra) if ra <= rb else (b, a, ra - rb)
+        digits = 2 if g.metric is Metric.FPIR else 1
+        points.append(
+            f"{escape(g.metric.value)} for {escape(low)} is {100 * diff:.{digits}f} points "
+            f"lower than for {escape(high)}"
+        )
+    return "; ".join(points)
 
 
 def _differential_sentence(g: GroupRates, t: float) -> str:
     test = g.test
+    small = ", ".join(f"{escape(n)} (n={g.curves[n].n:,})" for n in g.untested)
+    small_text = (
+        f" Too small to test (under {g.min_group} searches or {g.min_group // 3} people): {small}."
+        if small
+        else ""
+    )
+    head = f"<b>{escape(g.metric.value)} by {escape(g.grouping)}</b>"
     if len(test.groups) < 2:
-        return (
-            f"{escape(g.metric.value)} by {escape(g.grouping)}: "
-            "fewer than two groups, nothing to compare."
-        )
+        return f"{head}: fewer than two groups large enough to compare.{small_text}"
     i = int(min(range(test.thresholds.size), key=lambda j: abs(test.thresholds[j] - t)))
     p = float(test.omnibus_p[i])
-    verdict = (
-        "a <b>statistically significant</b> difference"
-        if p < test.alpha
-        else "no statistically significant difference"
-    )
-    ranges = ", ".join(
-        f"{a:.2f}" if a == b else f"{a:.2f}–{b:.2f}" for a, b in test.significant_ranges
-    )
-    tail = (
-        f" Across the sweep, the difference is significant at {ranges}."
-        if ranges
-        else " No threshold in the sweep shows a significant difference."
-    )
-    return (
-        f"<b>{escape(g.metric.value)} by {escape(g.grouping)}</b> at {t:.2f}: {verdict} "
-        f"between {', '.join(escape(x) for x in test.groups)} "
-        f"(p = {p:.3g}, {test.method.value}).{tail}"
-    )
+    rates = _rates_text(g, t)
+    if p < test.alpha:
+        gap = _gap_text(g, t, i)
+        verdict = (
+            f"a <b>statistically significant difference</b> at {t:.2f}"
+            f"{': ' + gap if gap else ''} ({rates}; p = {p:.3g}, {test.method.value})."
+        )
+    else:
+        verdict = (
+            f"no statistically significant difference at {t:.2f} "
+            f"({rates}; p = {p:.3g}, {test.method.value})."
+        )
+    return f"{head}: {verdict}{_ranges_text(g)}{small_text}"
 
 
 def _datasets(datasets: Sequence[DatasetSummary]) -> str:
@@ -133,7 +220,7 @@ def _datasets(datasets: Sequence[DatasetSummary]) -> str:
                 "identities",
                 "rows skipped",
                 "no face found",
-                "unreadable",
+                "refused (unreadable)",
                 "several faces",
                 "detection rate",
                 "padding",
@@ -142,6 +229,7 @@ def _datasets(datasets: Sequence[DatasetSummary]) -> str:
         )
     ]
     for d in datasets:
+        parts.append(f"<p class='muted'>{escape(d.name)}: {escape(refusals_line(d))}.</p>")
         if d.problems:
             reasons: dict[str, int] = {}
             for p in d.problems:
@@ -171,8 +259,13 @@ def _datasets(datasets: Sequence[DatasetSummary]) -> str:
     return "".join(parts)
 
 
-def render_html(report: EvaluationReport, plots: dict[str, bytes], caveats: Sequence[str]) -> str:
-    """The whole report as one HTML document."""
+def render_html(
+    report: EvaluationReport,
+    plots: dict[str, bytes],
+    caveats: Sequence[str],
+    folder: Path | None = None,
+) -> str:
+    """The whole report as one HTML document (``folder``: where it goes, for photo links)."""
     r = report
     names = ", ".join(d.name for d in r.datasets)
     parts = [
@@ -195,6 +288,8 @@ def render_html(report: EvaluationReport, plots: dict[str, bytes], caveats: Sequ
     ]
     if r.open_set is not None:
         parts.append(open_set_section(r.open_set, r, plots))
+        if r.open_set.cross_set is not None:
+            parts.append(screen_section(r.open_set.cross_set, folder))
     if r.verification is not None:
         parts.append(verification_section(r.verification, r, plots))
     if r.video is not None:

@@ -17,7 +17,7 @@ table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
 th,td{border:1px solid #cfd6de;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#eef2f6}
 .summary{background:#f3f8ee;border:1px solid #b9d3a3;padding:.6em 1.2em;border-radius:6px}
-.sig{background:#ffe3c4}.muted{color:#667}.caveats li{margin:.3em 0}
+.sig{background:#d9d9d9}.thin{background:#f0f0f0}.muted{color:#667}.caveats li{margin:.3em 0}
 figure{margin:1em 0}figcaption{font-size:.9em;color:#445}img{max-width:100%}
 code{background:#eef2f6;padding:0 .25em}
 """
@@ -73,18 +73,36 @@ def group_table(
     g: GroupRates, thresholds: Sequence[float], title: str = "", first: str = "threshold"
 ) -> str:
     test = g.test
-    header = [first, *[f"{name} (n={c.n:,})" for name, c in g.curves.items()], "p-value"]
+    header = [
+        first,
+        *[
+            f"{name} (n={c.n:,}{', too small to test' if name in g.untested else ''})"
+            for name, c in g.curves.items()
+        ],
+        "p-value",
+        "support",
+    ]
     rows, classes = [], []
     for t in thresholds:
         i = int(min(range(test.thresholds.size), key=lambda j: abs(test.thresholds[j] - t)))
         p = float(test.omnibus_p[i])
-        rows.append([f"{t:.2f}", *[rate_at(c, t, 2) for c in g.curves.values()], f"{p:.3g}"])
-        classes.append("sig" if p < test.alpha else "")
+        support = int(test.support[i]) if test.support is not None else -1
+        thin = p < test.alpha and 0 <= support < test.min_support
+        rows.append(
+            [
+                f"{t:.2f}",
+                *[rate_at(c, t, 2) for c in g.curves.values()],
+                f"{p:.3g}" + (" (too few events)" if thin else ""),
+                f"{support:,}" if support >= 0 else "–",
+            ]
+        )
+        classes.append("thin" if thin else "sig" if p < test.alpha else "")
     caption = (
         f"<p><b>{escape(title or g.metric.value + ' by')} {escape(g.grouping)}</b> "
         f"<span class='muted'>test: {test.method.value}"
         f"{f', {test.resamples:,} permutations' if test.resamples else ''}; "
-        f"highlighted rows: p &lt; {test.alpha:g}"
+        f"highlighted rows: p &lt; {test.alpha:g} on at least {test.min_support} events, "
+        "pale rows: p below it on fewer"
         f"{f'; {g.unknown:,} searches with unknown group left out' if g.unknown else ''}</span></p>"
     )
     return caption + table(header, rows, classes)

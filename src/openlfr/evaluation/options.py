@@ -58,6 +58,12 @@ class EvaluationOptions:
         video_fps: frames sampled per second of video.
         aliases: a CSV of identity merges for known label errors (see
             :func:`~openlfr.evaluation.datasets.read_aliases`), applied to ``dataset``.
+        reviewed: a CSV of reviewed cross-set pairs (see
+            :func:`~openlfr.evaluation.screening.read_review`): photos of
+            ``nonmated_dataset`` reviewed as showing a watchlist person are left out
+            of the non-mated searches.
+        review_count: how many of the highest cross-set scores the report lists
+            for review, both photos side by side.
     """
 
     dataset: Path
@@ -80,6 +86,8 @@ class EvaluationOptions:
     watchlist_sizes: tuple[int, ...] = (1000, 10000)
     use_cache: bool = True
     aliases: Path | None = None
+    reviewed: Path | None = None
+    review_count: int = 40
     videos: Path | None = None
     video_fps: float = 2.0
     command: str = ""

@@ -112,16 +112,29 @@ def sweep_plot(
     return _png(fig)
 
 
+# Group colours: the tab10 cycle without its grey, which marks significance.
+_GROUP_COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
+_SIGNIFICANT = "0.80"  # grey band: significant and resting on enough events
+_THIN = "0.93"  # paler band: significant on too few events to rest a claim on
+
+
 def group_plot(groups: GroupRates, configured: float, log: bool) -> bytes:
-    """One curve per group with its interval; shading where the groups differ significantly."""
+    """One curve per tested group with its interval; grey where the groups differ significantly.
+
+    Groups too small to test are not drawn (a wide band from three searches reads
+    as a finding); the title names them.
+    """
     fig, (ax,) = _figure()
-    for i, (name, curve) in enumerate(groups.curves.items()):
-        _band(ax, curve, f"{name} (n={curve.n})", f"C{i % 10}", log)
+    for i, (name, curve) in enumerate(groups.tested.items()):
+        colour = _GROUP_COLOURS[i % len(_GROUP_COLOURS)]
+        _band(ax, curve, f"{name} (n={curve.n:,})", colour, log)
     test = groups.test
-    significant = test.significant
-    for t, sig in zip(test.thresholds, significant, strict=True):
+    supported = test.supported
+    for t, sig, ok in zip(test.thresholds, test.significant, supported, strict=True):
         if sig:
-            ax.axvspan(t - 0.005, t + 0.005, color="orange", alpha=0.25, linewidth=0)
+            ax.axvspan(
+                t - 0.005, t + 0.005, color=_SIGNIFICANT if ok else _THIN, zorder=0, linewidth=0
+            )
     if log:
         ax.set_yscale("log")
         ax.set_ylim(_FLOOR, 1.5)
@@ -130,13 +143,17 @@ def group_plot(groups: GroupRates, configured: float, log: bool) -> bytes:
     _mark_threshold(ax, configured)
     ax.set_xlim(0.2, 0.9)
     onset = test.onset
-    note = f"orange: significant differential (p < {test.alpha:g})"
-    note += f"; highest such threshold {onset:.2f}" if onset is not None else "; none found"
-    ax.set_title(f"{groups.metric.value} by {groups.grouping}\n{note}", fontsize=10)
+    note = f"grey: significant (p < {test.alpha:g}) on ≥ {test.min_support} events, pale: on fewer"
+    note += f"; highest such threshold {onset:.2f}" if onset is not None else "; none supported"
+    if groups.untested:
+        small = ", ".join(f"{g} n={groups.curves[g].n}" for g in groups.untested)
+        note += f"\nnot drawn, too small to test: {small}"
+    ax.set_title(f"{groups.metric.value} by {groups.grouping}\n{note}", fontsize=9)
     ax.set_xlabel("threshold")
     ax.set_ylabel(groups.metric.value + (" (log)" if log else ""))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2 if len(groups.curves) > 5 else 1)
+    if groups.tested:
+        ax.legend(fontsize=7, ncol=2 if len(groups.tested) > 5 else 1)
     return _png(fig)
 
 

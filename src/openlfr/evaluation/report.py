@@ -56,5 +56,5 @@ def write_report(report: EvaluationReport, folder: Path) -> WrittenReport:
         path.write_bytes(png)
         paths.append(path)
     html = folder / HTML_FILE
-    html.write_text(render_html(report, plots, report.caveats), encoding="utf-8")
+    html.write_text(render_html(report, plots, report.caveats, folder), encoding="utf-8")
     return WrittenReport(folder, metrics, html, tuple(paths))

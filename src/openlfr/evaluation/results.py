@@ -147,6 +147,53 @@ class NonmatedAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class ScreenedPair:
+    """One high cross-set score: a non-mated photo and the watchlist subject it resembles most.
+
+    Attributes:
+        score: their similarity.
+        file: the non-mated photo, relative to its dataset folder.
+        subject: the top watchlist subject.
+        subject_file: that subject's first reference photo, relative to the watchlist's folder.
+        labels: the non-mated photo's demographic labels.
+        verdict: ``same`` (reviewed: the same person; left out of the non-mated
+            searches), ``different`` (reviewed: different people; kept) or ``""``
+            (not reviewed).
+        note: the reviewer's note.
+    """
+
+    score: float
+    file: str
+    subject: str
+    subject_file: str
+    labels: dict[str, str]
+    verdict: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrossSetScreen:
+    """Screening of non-mated searches drawn from another dataset than the watchlist's.
+
+    Sets crawled from the web share people (public figures, and lookalike
+    infants): a cross-set "false alert" is often the same person. ``pairs``
+    holds the highest scores (every excluded pair among them) for a person to
+    review by eye; ``reviewed`` names the file of verdicts applied.
+    """
+
+    nonmated_source: str
+    nonmated_root: str
+    watchlist_source: str
+    watchlist_root: str
+    reviewed: str | None
+    reviewed_sha256: str | None
+    excluded: int
+    kept_after_review: int
+    entries_not_in_run: int
+    pairs: tuple[ScreenedPair, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertConcentration:
     """Which watchlist subjects the non-mated alerts at one threshold fell on.
 
@@ -205,6 +252,7 @@ class OpenSetReport:
     projections: tuple[ScalingProjection, ...]
     mate_histogram: Histogram
     nonmated_histogram: Histogram
+    cross_set: CrossSetScreen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +362,8 @@ def to_jsonable(obj: Any) -> Any:
             "grouping": obj.grouping,
             "unknown": obj.unknown,
             "groups": {g: _rate_curve(c) for g, c in obj.curves.items()},
+            "untested_groups": list(obj.untested),
+            "min_group": obj.min_group,
             "test": {
                 "method": test.method.value,
                 "pairwise_method": test.pairwise_method.value,
@@ -325,8 +375,14 @@ def to_jsonable(obj: Any) -> Any:
                 "pairwise_p": {
                     f"{a} vs {b}": to_jsonable(p) for (a, b), p in test.pairwise_p.items()
                 },
+                # The highest threshold with a significant difference resting on at
+                # least min_support events; ranges list every significant run with
+                # the fewest events at any of its thresholds.
                 "differential_onset": test.onset,
+                "min_support": test.min_support,
+                "support": to_jsonable(test.support),
                 "significant_ranges": [list(r) for r in test.significant_ranges],
+                "significant_range_support": [list(r) for r in test.range_support()],
             },
         }
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -32,6 +33,7 @@ from openlfr.evaluation.datasets import (
     read_aliases,
     read_pairs,
     read_video_list,
+    require_rows,
 )
 from openlfr.evaluation.estimates import Metric, group_rates, rate_curve
 from openlfr.evaluation.extraction import DecodeLimits, extract_faces
@@ -50,10 +52,12 @@ from openlfr.evaluation.options import (
     sweep_thresholds,
 )
 from openlfr.evaluation.results import (
+    CrossSetScreen,
     DatasetSummary,
     EvaluationReport,
     ModelInfo,
 )
+from openlfr.evaluation.screening import read_review, screen_cross_set, split_reviewed
 from openlfr.evaluation.verification import score_pairs
 from openlfr.evaluation.video import VideoError, VideoReport, sample_clip, video_report
 from openlfr.services import Services
@@ -134,11 +138,17 @@ class Evaluator:
     def load(self, options: EvaluationOptions) -> tuple[EmbeddedDataset, EmbeddedDataset | None]:
         """Read and check the datasets the options name, then find their faces."""
         aliases = read_aliases(options.aliases) if options.aliases else None
-        main = load_dataset(
-            options.dataset, options.labels, aliases=aliases, exclude=options.exclude
+        main = require_rows(
+            load_dataset(options.dataset, options.labels, aliases=aliases, exclude=options.exclude),
+            "dataset",
         )
         other = (
-            load_dataset(options.nonmated_dataset, options.nonmated_labels, exclude=options.exclude)
+            require_rows(
+                load_dataset(
+                    options.nonmated_dataset, options.nonmated_labels, exclude=options.exclude
+                ),
+                "non-mated dataset",
+            )
             if options.nonmated_dataset is not None
             else None
         )
@@ -219,6 +229,7 @@ class Evaluator:
                 nonmated_source=inputs.nonmated_source,
                 opts=opts,
             )
+            open_set = dataclasses.replace(open_set, cross_set=inputs.cross_set)
             timings["open_set_s"] = time.perf_counter() - t0
         video = None
         if Protocol.VIDEO in options.protocols and options.videos is not None:
@@ -276,6 +287,7 @@ class Evaluator:
                 method=opts.interval,
                 alpha=opts.alpha,
                 seed=opts.seed,
+                min_group=opts.min_group,
             )
             for name, labels in groupings(options.groups, values)
         )
@@ -380,7 +392,8 @@ class Evaluator:
         if not split.enrolled:
             raise DatasetError(
                 "no identity has enough photos with a face to enrol "
-                f"({options.references_per_identity} reference(s) + 1 search each)"
+                f"({options.references_per_identity} reference(s) + 1 search each); "
+                f"{data.name}: {acquisition_summary(main)}"
             )
         ref_ids = [
             name for name, refs in zip(split.enrolled, split.references, strict=True) for _ in refs
@@ -390,20 +403,37 @@ class Evaluator:
         )
         gallery = Gallery(ref_ids, ref_vecs, self._svc.pack.model_id)
         mated = list(split.mated)
+        first_ref = {
+            name: refs[0] for name, refs in zip(split.enrolled, split.references, strict=True)
+        }
+        screen = None
         if other is None:
             non_source, non_columns = data.name, data.attribute_columns
             non_vectors = [vectors[i] for i in split.nonmated]
             non_images = [data.images[i] for i in split.nonmated]
         else:
             non_source, non_columns = other.data.name, other.data.attribute_columns
-            non_vectors = other.embeddings(rule)
-            non_images = list(other.data.images)
+            review = read_review(options.reviewed) if options.reviewed else None
+            all_vectors = other.embeddings(rule)
+            kept, excluded = split_reviewed(other.data.images, review, set(data.identities))
+            non_vectors = [all_vectors[i] for i in kept]
+            non_images = [other.data.images[i] for i in kept]
+            screen = screen_cross_set(
+                gallery,
+                all_vectors,
+                other.data.images,
+                excluded=excluded,
+                review=review,
+                subject_files={s: data.images[i].file for s, i in first_ref.items()},
+                nonmated_source=other.data.name,
+                nonmated_root=other.data.root,
+                watchlist_source=data.name,
+                watchlist_root=data.root,
+                count=options.review_count,
+            )
         scores = score_open_set(
             gallery, [vectors[i] for i in mated], [identities[i] for i in mated], non_vectors
         )
-        first_ref = {
-            name: refs[0] for name, refs in zip(split.enrolled, split.references, strict=True)
-        }
         return OpenSetInputs(
             split=split,
             scores=scores,
@@ -422,6 +452,7 @@ class Evaluator:
                 for c in data.attribute_columns
             },
             nonmated_source=non_source,
+            cross_set=screen,
         )
 
 
@@ -442,6 +473,28 @@ class OpenSetInputs:
     nonmated_labels: dict[str, list[str]]
     subject_labels: dict[str, list[str]]
     nonmated_source: str
+    cross_set: CrossSetScreen | None = None
+
+
+def refusal_reasons(faces: Sequence[ImageFaces]) -> dict[str, int]:
+    """How many images were refused (could not be read or decoded), by reason."""
+    out: dict[str, int] = {}
+    for f in faces:
+        if f.status is AcquisitionStatus.UNREADABLE:
+            out[f.detail or "unreadable"] = out.get(f.detail or "unreadable", 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def acquisition_summary(emb: EmbeddedDataset) -> str:
+    """``"400 images: 400 refused (PPM images are not supported ×400), 0 with no face"``."""
+    refused = refusal_reasons(emb.faces)
+    no_face = sum(f.status is AcquisitionStatus.NO_FACE for f in emb.faces)
+    why = ", ".join(f"{reason} ×{n:,}" for reason, n in refused.items())
+    count = sum(refused.values())
+    return (
+        f"{len(emb.faces):,} images: {count:,} refused{f' ({why})' if why else ''}, "
+        f"{no_face:,} with no face found"
+    )
 
 
 def _value_counts(values: list[str]) -> dict[str, int]:

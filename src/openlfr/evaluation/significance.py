@@ -18,6 +18,12 @@ Which test, and why:
   step-down correction across the pairs at that threshold (controls the
   family-wise error at ``alpha``).
 
+**Support.** A p-value below ``alpha`` resting on two or three alerts is what
+testing a whole sweep without correction produces by chance; where the rarer
+outcome (alerts for FPIR, misses for TPIR) numbers fewer than
+:data:`MIN_SUPPORT` across the compared groups, a significant result is
+reported with its support but never taken as the differential's onset.
+
 Edge cases: empty groups are dropped before testing; fewer than two non-empty
 groups, or no alert at all at a threshold (every group at 0%), gives ``p = 1``
 (nothing to compare, nothing to detect). Thresholds are *not* corrected against
@@ -38,6 +44,11 @@ import numpy.typing as npt
 from scipy import stats
 
 FloatVector = npt.NDArray[np.float64]
+IntVector = npt.NDArray[np.int64]
+
+# Fewest events of the rarer outcome (across the compared groups) on which a
+# significant difference may be called the differential's onset.
+MIN_SUPPORT = 10
 
 
 class DifferentialMethod(StrEnum):
@@ -61,6 +72,10 @@ class DifferentialTest:
         pairwise_method: the test behind ``pairwise_p``.
         alpha: significance level.
         resamples: permutations used (0 for exact tests).
+        support: ``(T,)`` events of the rarer outcome (hits or misses, whichever
+            is fewer) among the compared searches at each threshold.
+        min_support: the support a significant threshold needs to count for
+            :attr:`onset`.
     """
 
     thresholds: FloatVector
@@ -71,20 +86,40 @@ class DifferentialTest:
     pairwise_method: DifferentialMethod
     alpha: float
     resamples: int
+    support: IntVector | None = None
+    min_support: int = MIN_SUPPORT
 
     @property
     def significant(self) -> npt.NDArray[np.bool_]:
         return np.asarray(self.omnibus_p < self.alpha)
 
     @property
-    def onset(self) -> float | None:
-        """The highest threshold with a significant differential (``None`` if none).
+    def supported(self) -> npt.NDArray[np.bool_]:
+        """Significant, and resting on at least :attr:`min_support` events."""
+        if self.support is None:
+            return self.significant
+        return np.asarray(self.significant & (self.support >= self.min_support))
 
-        At every tested threshold above it the difference was not significant:
+    @property
+    def onset(self) -> float | None:
+        """The highest threshold with a significant, supported differential (``None`` if none).
+
+        At every tested threshold above it the difference was either not
+        significant or rested on fewer than :attr:`min_support` events:
         "a differential appears at and below this threshold".
         """
-        hits = np.nonzero(self.significant)[0]
+        hits = np.nonzero(self.supported)[0]
         return float(self.thresholds[hits].max()) if hits.size else None
+
+    def range_support(self) -> list[tuple[float, float, int]]:
+        """Each of :attr:`significant_ranges` with the fewest events at any of its thresholds."""
+        out = []
+        t = self.thresholds
+        for lo, hi in self.significant_ranges:
+            inside = (t >= lo - 1e-9) & (t <= hi + 1e-9)
+            least = int(self.support[inside].min()) if self.support is not None else -1
+            out.append((lo, hi, least))
+        return out
 
     @property
     def significant_ranges(self) -> list[tuple[float, float]]:
@@ -202,6 +237,8 @@ def differential_test(
         )
     known = labels != ""
     h, labels = h[known], labels[known]
+    events = h.sum(axis=0)
+    support = np.minimum(events, labels.size - events).astype(np.int64)
     ids = np.arange(labels.size) if clusters is None else np.asarray(clusters)[known]
     group_names = tuple(sorted(set(labels.tolist())))
     if len(group_names) < 2:
@@ -214,6 +251,7 @@ def differential_test(
             DifferentialMethod.NOT_TESTABLE,
             alpha,
             0,
+            support,
         )
     # Collapse to identities: hits and searches per identity, one group each.
     _, inverse = np.unique(ids, return_inverse=True)
@@ -263,4 +301,5 @@ def differential_test(
         else DifferentialMethod.PERMUTATION_CHI2,
         alpha=alpha,
         resamples=0 if exact else n_perm,
+        support=support,
     )
