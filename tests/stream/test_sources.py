@@ -100,6 +100,30 @@ def test_a_file_is_read_whole_in_order_without_drops(synthetic_clip: Path) -> No
     assert stats.state is SourceState.ENDED and stats.dropped == 0 and stats.delivered == 50
 
 
+def test_a_file_read_fast_is_stamped_in_the_past_on_its_own_timeline(
+    synthetic_clip: Path, tmp_path: Path
+) -> None:
+    # A clock that never moves: the file is read "instantly". Its frames used to be
+    # stamped up to 2 s after it, so an alert's `time` could follow its `emitted`.
+    opened_at = 1_700_000_000.0
+    with open_source(
+        parse_source(str(synthetic_clip)), SourceConfig(), clock=lambda: opened_at
+    ) as source:
+        frames = drain(source)
+    times = np.array([f.captured_at for f in frames])
+    assert len(frames) == 50 and np.all(times <= opened_at)
+    assert times[-1] == pytest.approx(opened_at - 0.04, abs=1e-3)  # the file ends as it opens
+    assert np.allclose(np.diff(times), 0.04, atol=1e-3)  # its own spacing is kept
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), np.full((32, 32, 3), 40 * i, np.uint8))
+    config = SourceConfig(folder_fps=5.0)
+    with open_source(parse_source(str(folder)), config, clock=lambda: opened_at) as source:
+        stills = [f.captured_at for f in drain(source)]
+    assert stills == pytest.approx([opened_at - 1.0 + 0.2 * i for i in range(5)])
+
+
 def test_realtime_keeps_only_the_newest_frame_when_behind(synthetic_clip: Path) -> None:
     config = SourceConfig(realtime=True)
     held = []

@@ -21,8 +21,12 @@ def _iso(t: float) -> str:
 def alert_to_dict(alert: Alert, *, include_crop: bool = False) -> dict[str, Any]:
     """The alert as JSON-ready values (the wire format of ``openlfr run --json``).
 
-    ``time`` is the probe's capture time (ISO 8601, UTC); the probe crop is
-    included, as a base64 JPEG, only when asked for.
+    Two clocks, both ISO 8601 UTC: ``time`` is when the probe's frame was
+    captured (a live camera: the wall clock on arrival; a file: its own timeline
+    anchored on the wall clock, see :meth:`FrameSource._loop
+    <openlfr.stream.sources.base.FrameSource._loop>`); ``emitted`` is the wall
+    clock when the pipeline raised the alert. ``time`` is never later than
+    ``emitted``. The probe crop is included, as a base64 JPEG, only when asked for.
     """
     box = [round(float(v), 1) for v in alert.probe.detection.box]
     out: dict[str, Any] = {

@@ -186,6 +186,10 @@ class FrameSource(abc.ABC):
         """Nominal time between frames (pacing a looped file)."""
         return 0.04
 
+    def _duration_s(self) -> float | None:
+        """Length of the opened file or folder on its own timeline, if known."""
+        return None
+
     # -- public interface ---------------------------------------------------------
 
     def open(self) -> None:
@@ -267,9 +271,25 @@ class FrameSource(abc.ABC):
             self._close()
 
     def _loop(self) -> None:
+        """Decode until the end (or forever for live sources), stamping each frame's capture time.
+
+        Capture times, which alerts report as ``time``: a live source's frame is
+        stamped with the wall clock when it arrives. A file keeps its own
+        timeline (frames the file's spacing apart, whatever the machine's speed),
+        anchored on the wall clock: paced, the file plays from the moment it is
+        opened and each frame is handed over once its time has come; read as
+        fast as possible, it is a recording of the past, placed so that it ends
+        at the moment it was opened. Either way no frame is stamped later than
+        the wall clock when it is read, so an alert's ``time`` never follows its
+        ``emitted`` (which the pipeline stamps from the wall clock). A looped
+        file read faster than it plays would run into the future: there the
+        stamps are held back to the wall clock.
+        """
         paced = not self.live and self.config.realtime
         keep_all = not self.live and not self.config.realtime
         anchor = self._clock()
+        if keep_all:
+            anchor -= self._duration_s() or 0.0
         last_media = 0.0
         while not self._stop.is_set():
             try:
@@ -283,6 +303,8 @@ class FrameSource(abc.ABC):
                         captured = anchor + media_t
                         if paced and self._stop.wait(max(0.0, captured - self._clock())):
                             return
+                        if keep_all:
+                            captured = min(captured, self._clock())
                     with self._lock:
                         seq, self._seq = self._seq, self._seq + 1
                         self._decoded += 1

@@ -50,6 +50,9 @@ class FolderSource(FrameSource):
             )
         self._files = files
 
+    def _duration_s(self) -> float | None:
+        return len(self._files) * self.frame_interval_s
+
     def _decode(self) -> Iterator[tuple[float | None, Callable[[], ImageArray]]]:
         for index, path in enumerate(self._files):
             try:

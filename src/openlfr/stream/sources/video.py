@@ -104,6 +104,19 @@ class VideoSource(FrameSource):
         rate = stream.average_rate or stream.guessed_rate
         self._fps = float(rate) if rate else 25.0
 
+    def _duration_s(self) -> float | None:
+        container = self._container
+        if container is None or not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        if container.duration:
+            return float(container.duration) / 1_000_000  # FFmpeg's AV_TIME_BASE
+        if stream.frames:
+            return stream.frames / self._fps
+        return None
+
     def _decode(self) -> Iterator[tuple[float | None, Callable[[], ImageArray]]]:
         frames = self._frames
         if frames is None:
