@@ -114,7 +114,7 @@ class VideoSource(FrameSource):
         if container.duration:
             return float(container.duration) / 1_000_000  # FFmpeg's AV_TIME_BASE
         if stream.frames:
-            return stream.frames / self._fps
+            return float(stream.frames) / self._fps
         return None
 
     def _decode(self) -> Iterator[tuple[float | None, Callable[[], ImageArray]]]:
