@@ -19,6 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help wraps every option, name and default at the terminal's
+    # width; Rich's boxed tables cut long names and defaults with "…" at 80 columns.
+    rich_markup_mode=None,
 )
 app.command()(recognition.verify)
 app.command()(recognition.enrol)
