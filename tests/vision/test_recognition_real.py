@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from openlfr.config import DetectorConfig, DlibPackConfig, RuntimeConfig, Settings
+from openlfr.config import DetectorConfig, DlibPackConfig, RuntimeConfig, Settings, SFacePackConfig
 from openlfr.vision import ModelPack, load_pack
 
 pytestmark = pytest.mark.realdata
@@ -74,3 +74,22 @@ def test_dlib_pack_ranks_genuine_above_impostor(shared_data: Path) -> None:
     assert dlib_pack.model_id == "dlib-resnet-v1"
     assert np.median(genuine) > np.max(impostor) - 0.05
     assert np.mean(genuine) > np.mean(impostor) + 0.05
+
+
+def test_mirror_averaging_is_the_mean_of_a_face_and_its_mirror(
+    shared_data: Path, pack: ModelPack
+) -> None:
+    plain = load_pack(SFacePackConfig(flip_average=False), DetectorConfig(), RuntimeConfig())
+    assert pack.model_id == "sface-2021dec+flip" and plain.model_id == "sface-2021dec"
+    a, _, _ = pairs_from_fold(shared_data, 1)[0]
+    image = cv2.imread(str(a))
+    crops = plain.crops(image, plain.detect(image))
+    both = plain.recogniser.embed([c.image for c in crops])
+    mirrored = plain.recogniser.embed([np.ascontiguousarray(c.image[:, ::-1]) for c in crops])
+    expected = (both + mirrored) / np.linalg.norm(both + mirrored, axis=1, keepdims=True)
+    averaged = pack.recogniser.embed([c.image for c in crops])
+    assert averaged.shape == expected.shape
+    assert np.allclose(averaged, expected, atol=1e-5)
+    assert np.allclose(np.linalg.norm(averaged, axis=1), 1.0, atol=1e-5)
+    # A mirror image is a different input: the average is not the plain embedding.
+    assert float(np.min(np.sum(averaged * both, axis=1))) < 0.9999

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from openlfr.watchlist.gallery import Gallery, LiveGallery
+from openlfr.watchlist.gallery import Gallery, LiveGallery, TemplateFusion
 
 
 def unit(rng: np.random.Generator, n: int, d: int = 32) -> np.ndarray:
@@ -30,10 +30,29 @@ def test_top_k_matches_brute_force() -> None:
         assert result.candidates[0].score == pytest.approx(float(scores.max()), abs=1e-6)
 
 
-def test_a_subject_scores_its_best_template() -> None:
-    rng = np.random.default_rng(1)
+def test_a_subject_scores_the_mean_of_its_references() -> None:
+    rng = np.random.default_rng(3)
     a1, a2, b1 = unit(rng, 3)
     gallery = Gallery(["a", "b", "a"], np.stack([a1, b1, a2]), "m")
+    assert gallery.fusion is TemplateFusion.MEAN
+    assert len(gallery) == 2 and gallery.template_count == 3
+    centroid = (a1 + a2) / np.linalg.norm(a1 + a2)
+    probe = unit(rng, 1)
+    scores = gallery.subject_scores(probe)[0]
+    assert scores[gallery.subjects.index("a")] == pytest.approx(
+        float(centroid @ probe[0]), abs=1e-6
+    )
+    assert scores[gallery.subjects.index("b")] == pytest.approx(float(b1 @ probe[0]), abs=1e-6)
+    # A probe halfway between two references scores higher on their mean than on either.
+    assert gallery.subject_scores(centroid[None])[0, gallery.subjects.index("a")] == (
+        pytest.approx(1.0, abs=1e-6)
+    )
+
+
+def test_with_max_fusion_a_subject_scores_its_best_template() -> None:
+    rng = np.random.default_rng(1)
+    a1, a2, b1 = unit(rng, 3)
+    gallery = Gallery(["a", "b", "a"], np.stack([a1, b1, a2]), "m", fusion=TemplateFusion.MAX)
     assert len(gallery) == 2 and gallery.template_count == 3
     result = gallery.search(a2[None], top_k=5)[0]
     assert result.best is not None and result.best.subject_id == "a"

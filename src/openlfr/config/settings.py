@@ -29,7 +29,7 @@ from openlfr.config.server import (
 )
 
 # Chosen from the lfw-dev measurements in docs/recognition.md; see there.
-DEFAULT_THRESHOLD = 0.55  # 1:N watchlist search (alerts)
+DEFAULT_THRESHOLD = 0.52  # 1:N watchlist search (alerts); docs/recognition.md says why
 DEFAULT_VERIFY_THRESHOLD = 0.40  # 1:1 comparison of two photos
 
 

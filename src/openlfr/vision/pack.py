@@ -75,6 +75,7 @@ def load_pack(
                 mean=0.0,
                 std=1.0,
                 rgb=True,
+                flip_average=config.flip_average,
             ),
             name="sface",
         )

@@ -52,9 +52,13 @@ class OnnxRecogniser(FaceRecogniser):
         std: float = 1.0,
         rgb: bool = True,
         max_batch: int = 32,
+        flip_average: bool = False,
     ) -> None:
         self._runner = recogniser_runner(model_path, runtime)
-        self.model_id = model_id
+        # Mirror averaging changes every score a little: a distinct embedding space by name,
+        # so templates and calibrations made one way are never mixed with the other.
+        self.flip_average = flip_average
+        self.model_id = f"{model_id}+flip" if flip_average else model_id
         self.input_size = input_size
         self._mean, self._std, self._rgb = np.float32(mean), np.float32(std), rgb
         self._max_batch = max_batch
@@ -80,10 +84,18 @@ class OnnxRecogniser(FaceRecogniser):
         if len(crops) == 0:
             return np.zeros((0, self.dim), np.float32)
         batch = np.stack(crops)
+        if self.flip_average:
+            # Each face next to its mirror image, in one batch: (2N, H, W, 3).
+            batch = np.ascontiguousarray(np.stack([batch, batch[:, :, ::-1]], axis=1)).reshape(
+                -1, *batch.shape[1:]
+            )
         out = [
             self._run(batch[i : i + self._max_batch]) for i in range(0, len(batch), self._max_batch)
         ]
-        return l2_normalise(np.concatenate(out))
+        vectors = l2_normalise(np.concatenate(out))
+        if self.flip_average:
+            vectors = l2_normalise(vectors.reshape(len(crops), 2, -1).sum(axis=1))
+        return vectors
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if batch.shape[1:3] != (self.input_size, self.input_size):
