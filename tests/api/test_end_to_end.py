@@ -25,6 +25,7 @@ from openlfr.api.testing import (
     add_user,
     b64_image,
     serve_in_thread,
+    test_calibration_document,
     test_settings,
 )
 from openlfr.config.server import MqttConfig, NotifyConfig
@@ -135,6 +136,10 @@ def test_governed_deployment_end_to_end(
             )
             assert r.status_code == 201, r.text
 
+        # The threshold's evidence: a stored calibration of the watchlist's model.
+        calibration = officer.post(
+            "/calibrations", json={"document": test_calibration_document()}
+        ).json()
         now = datetime.now(UTC)
         dep = officer.post(
             "/deployments",
@@ -146,6 +151,7 @@ def test_governed_deployment_end_to_end(
                 "planned_start": (now - timedelta(minutes=1)).isoformat(),
                 "planned_end": (now + timedelta(hours=2)).isoformat(),
                 "watchlist_id": wl,
+                "calibration_id": calibration["id"],
                 "cameras": [{"name": "door", "source": str(shared_data / CLIP)}],
             },
         ).json()

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from openlfr.alert_records.service import AlertInput
 from openlfr.api.plane import ControlPlane
-from openlfr.api.testing import PASSWORD, probe_crop
+from openlfr.api.testing import PASSWORD, probe_crop, test_calibration_document
 from openlfr.storage.context import Actor
 from openlfr.users import service as users
 from openlfr.users.models import TokenCreate, UserCreate
@@ -195,6 +195,9 @@ def plan_deployment(
     }
     if threshold is not None:
         body["threshold"] = threshold
+    evidence = {"document": test_calibration_document()}
+    calibration = server.ok("POST", "/calibrations", Role.AUTHORISING_OFFICER, json=evidence)
+    body["calibration_id"] = calibration["id"]
     return int(server.ok("POST", "/deployments", Role.AUTHORISING_OFFICER, json=body)["id"])
 
 

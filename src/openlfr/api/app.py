@@ -17,6 +17,7 @@ from openlfr.api.auth import Requires
 from openlfr.api.plane import ControlPlane
 from openlfr.api.system import router as system_router
 from openlfr.audit.router import router as audit_router
+from openlfr.calibrations.router import router as calibrations_router
 from openlfr.config import Settings
 from openlfr.deployments.live import PipelineLauncher
 from openlfr.deployments.router import router as deployments_router
@@ -33,6 +34,7 @@ ROUTERS = (
     system_router,
     users_router,
     watchlists_router,
+    calibrations_router,
     deployments_router,
     alerts_router,
     notify_router,

@@ -33,6 +33,7 @@ from openlfr.api.plane import ControlPlane
 from openlfr.config import Settings
 from openlfr.config.server import AuthConfig, DatabaseConfig
 from openlfr.deployments.live import AlertCallback, CameraLiveStatus, EndCallback, LivePlan
+from openlfr.evaluation.evidence import FORMAT as EVIDENCE_FORMAT
 from openlfr.services import Services
 from openlfr.storage.clock import Clock
 from openlfr.storage.context import Actor
@@ -95,6 +96,40 @@ class FakeLauncher:
         return session
 
 
+def test_calibration_document(
+    *, model_id: str = "sface-2021dec+flip", threshold: float = 0.40, watchlist_size: int = 10_000
+) -> dict[str, Any]:
+    """A calibration document for tests of the evidence rule (its numbers are made up:
+    it measures nothing, and says so in its dataset name)."""
+    return {
+        "format": EVIDENCE_FORMAT,
+        "model_id": model_id,
+        "pack": "sface",
+        "dataset": "test fixture (no measurement)",
+        "searches": {"mated": 0, "nonmated": 0},
+        "created_at": "2026-12-01T00:00:00+00:00",
+        "openlfr_version": "test",
+        "command": "",
+        "threshold": threshold,
+        "rule": "point",
+        "target_fpir": 0.001,
+        "watchlist_size": watchlist_size,
+        "measured_size": watchlist_size,
+        "scaling_model": "beta-binomial",
+        "resolved": True,
+        "fpir": 0.001,
+        "fpir_hi": 0.002,
+        "tpir": 0.9,
+        "tpir_lo": 0.85,
+        "tpir_hi": 0.95,
+        "point_threshold": threshold,
+        "threshold_range": [threshold, threshold],
+    }
+
+
+test_calibration_document.__test__ = False  # type: ignore[attr-defined]
+
+
 @dataclass
 class Api:
     """A test client plus a bearer token per role (and the plane behind it)."""
@@ -111,6 +146,13 @@ class Api:
 
     def call(self, method: str, path: str, role: Role | None, **kwargs: Any) -> Any:
         return self.client.request(method, f"/api/v1{path}", headers=self.headers(role), **kwargs)
+
+    def calibration(self, **document: Any) -> int:
+        """Store a test calibration document (see :func:`test_calibration_document`); its id."""
+        body = {"document": test_calibration_document(**document)}
+        r = self.call("POST", "/calibrations", Role.AUTHORISING_OFFICER, json=body)
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
 
 
 def add_user(
@@ -279,6 +321,7 @@ def live_scenario(
             "planned_start": now.isoformat(),
             "planned_end": (now + timedelta(hours=hours)).isoformat(),
             "watchlist_id": wl,
+            "calibration_id": api.calibration(),
             "cameras": [{"name": "cam-1", "source": camera_source}],
         },
     )

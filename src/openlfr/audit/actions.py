@@ -37,6 +37,8 @@ class Action(StrEnum):
     DEPLOYMENT_CLOSED = "deployment.closed"
     DEPLOYMENT_PURGED = "deployment.purged"
     THRESHOLD_CHANGED = "deployment.threshold_changed"
+    EVIDENCE_OVERRIDDEN = "deployment.evidence_overridden"
+    CALIBRATION_STORED = "calibration.stored"
     CAMERA_ADDED = "camera.added"
     CAMERA_REMOVED = "camera.removed"
     CAMERA_PREVIEW_OPENED = "camera.preview_opened"

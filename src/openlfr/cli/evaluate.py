@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import sys
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -40,6 +43,7 @@ from openlfr.cli.evaluate_args import (
 from openlfr.config.writer import ConfigWriteError, set_matching_threshold
 from openlfr.evaluation.calibration import Calibration, CalibrationRule, calibrate_threshold
 from openlfr.evaluation.datasets import DatasetError
+from openlfr.evaluation.evidence import calibration_document, document_sha256
 from openlfr.evaluation.faces import FaceRule
 from openlfr.evaluation.html import one_in, pct, refusals_line
 from openlfr.evaluation.intervals import IntervalMethod
@@ -49,6 +53,7 @@ from openlfr.evaluation.results import EvaluationReport, to_jsonable
 from openlfr.evaluation.runner import (
     Evaluator,
     Protocol,
+    openlfr_version,
 )
 from openlfr.evaluation.scaling import DEFAULT_MODEL, ScalingModel
 from openlfr.services import Services
@@ -240,6 +245,13 @@ def calibrate(
     config: Path | None = typer.Option(
         None, "--config", dir_okay=False, help="TOML file to write."
     ),
+    record: Path | None = typer.Option(
+        None,
+        "--record",
+        dir_okay=False,
+        help="Also write the calibration document (numbers only) that a deployment cites as "
+        "the evidence for its threshold (POST /api/v1/calibrations).",
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Choose the threshold that meets a target FPIR and write it to the configuration file."""
@@ -306,10 +318,29 @@ def calibrate(
             written = set_matching_threshold(result.threshold, path=config, note=note)
         except ConfigWriteError as exc:
             reject(str(exc))
+    recorded: str | None = None
+    if record is not None and not refused:
+        document = calibration_document(
+            result,
+            model_id=svc.pack.model_id,
+            pack=svc.pack.name,
+            dataset=main.data.name if other is None else f"{main.data.name} + {other.data.name}",
+            searches={"mated": int(s.mated.size), "nonmated": int(s.nonmated.size)},
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            openlfr_version=openlfr_version(),
+            command="openlfr calibrate " + " ".join(sys.argv[2:]),
+        )
+        try:
+            record.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            reject(f"cannot write {record}: {exc.strerror}")
+        recorded = document_sha256(document)
+        stderr.print(f"calibration document {record} (SHA-256 {recorded})")
     if json_out:
         emit_json(
             {
                 **to_jsonable(result),
+                "record_sha256": recorded,
                 "written_to": str(written) if written else None,
                 "refused": refused or None,
             }

@@ -79,6 +79,7 @@ class TextOutput:
                 "volunteers on the watchlist appear within seconds, side by side with their "
                 "watchlist photo; everyone else is forgotten within seconds."
             )
+            self._out.print(f"Evidence: {state.evidence}.")
             if state.closed_previous is not None:
                 self._out.print(
                     f"The previous demo deployment ({state.closed_previous}) was closed; its "
@@ -141,6 +142,7 @@ class JsonOutput:
                 "deployment_id": state.deployment_id,
                 "reused": state.reused,
                 "closed_previous": state.closed_previous,
+                "evidence": state.evidence,
                 "home": str(settings.home),
                 "cameras": _cameras(state),
                 "listed_walkers": state.scene.scene.listed_walkers(),

@@ -8,6 +8,7 @@ so the demo's audit log reads like a real deployment's.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ import numpy as np
 from sqlalchemy import select
 
 from openlfr.api.plane import ControlPlane
+from openlfr.calibrations import service as calibrations
 from openlfr.config import Settings
 from openlfr.config.server import DEFAULT_OFFENCE_CATEGORIES, DatabaseConfig, GovernanceConfig
 from openlfr.demo.cast import DEMO_CATEGORY, demo_watchlist, scene_cast
 from openlfr.demo.scene import FaceBox, Image, Locate, SceneClip, ensure_clip
-from openlfr.demokit import STREET_CLIP
+from openlfr.demokit import CALIBRATIONS_DIR, STREET_CLIP
+from openlfr.deployments import evidence
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import (
     CameraCreate,
@@ -81,6 +84,7 @@ class DemoState:
     closed_previous: int | None
     scene: SceneClip
     accounts: tuple[DemoAccount, ...]
+    evidence: str = ""  # what backs the threshold, in words (shown on screen)
 
 
 def prepare_home(home: Path, *, reset: bool) -> bool:
@@ -172,11 +176,16 @@ def _latest_demo(ctx: Ctx) -> Deployment | None:
 
 
 def _reusable(dep: Deployment, ctx: Ctx) -> bool:
-    return (
+    if not (
         dep.state in (DeploymentState.AUTHORISED, DeploymentState.LIVE)
         and dep.planned_end - ctx.now > MIN_REMAINING
         and all(Path(c.source).is_file() for c in dep.cameras)
-    )
+        and dep.watchlist_id is not None
+    ):
+        return False
+    # One authorised before thresholds needed evidence cannot start now: replace it.
+    wl = watchlists.get(ctx, dep.watchlist_id)
+    return evidence.problem(ctx, dep, wl) is None or evidence.covered(dep)
 
 
 def _new_watchlist(plane: ControlPlane, ctx: Ctx) -> int:
@@ -216,8 +225,38 @@ def _new_watchlist(plane: ControlPlane, ctx: Ctx) -> int:
     return wl.id
 
 
+def _shipped_calibration(ctx: Ctx, model_id: str, threshold: float) -> int | None:
+    """Store the kit's calibration of ``model_id`` that backs ``threshold``, if one ships."""
+    for path in sorted(CALIBRATIONS_DIR.glob("*.json")):
+        document = json.loads(path.read_text())
+        if document.get("model_id") != model_id:
+            continue
+        threshold_ok = (document.get("threshold") or 2.0) <= threshold + 1e-9
+        if threshold_ok and document.get("resolved"):
+            row = calibrations.store(
+                ctx, document, note=f"shipped with openlfr's demo kit ({path.name})"
+            )
+            return row.id
+    return None
+
+
+def describe_evidence(dep: Deployment) -> str:
+    """One line for the screen: what the demo deployment's threshold rests on."""
+    if dep.calibration_id is not None and dep.evidence_override is None:
+        return (
+            f"threshold {dep.threshold:.3f} backed by calibration {dep.calibration_id} "
+            f"(SHA-256 {(dep.calibration_sha256 or '')[:16]}…)"
+        )
+    return (
+        f"threshold {dep.threshold:.3f} runs on an audited override, not a calibration: "
+        f"{dep.evidence_override}"
+    )
+
+
 def _new_deployment(plane: ControlPlane, ctx: Ctx, scene: SceneClip) -> int:
     officer = _acting(ctx, "demo-officer")
+    threshold = plane.settings.matching.threshold
+    calibration_id = _shipped_calibration(officer, plane.template_source().model_id, threshold)
     loop_s = scene.scene.duration_s
     dep = deployments.create(
         officer,
@@ -244,9 +283,22 @@ def _new_deployment(plane: ControlPlane, ctx: Ctx, scene: SceneClip) -> int:
                     description="Intel IoT DevKit sample clip (CC BY 4.0), 11 s loop",
                 ),
             ],
+            calibration_id=calibration_id,
         ),
-        default_threshold=plane.settings.matching.threshold,
+        default_threshold=threshold,
     )
+    wl = watchlists.get(ctx, dep.watchlist_id) if dep.watchlist_id is not None else None
+    if wl is not None and evidence.problem(ctx, dep, wl) is not None:
+        # A pack or threshold the kit has no calibration for: run on an override, and say so.
+        deployments.override_evidence(
+            officer,
+            dep,
+            reason="Demonstration only: the demo kit ships no calibration of model "
+            f"{wl.model_id} that backs threshold {threshold:.3f} (calibrate with "
+            "'openlfr calibrate --record' for a real deployment).",
+            threshold=None,
+            policy=plane.settings.governance,
+        )
     deployments.authorise(
         officer, dep, note="Demo: authorised by 'openlfr demo' for the demo volunteers' photos."
     )
@@ -262,7 +314,7 @@ def prepare(plane: ControlPlane, pack: ModelPack) -> DemoState:
     with plane.work(SETUP) as ctx:
         latest = _latest_demo(ctx)
         if latest is not None and _reusable(latest, ctx):
-            return DemoState(latest.id, True, None, scene, accounts)
+            return DemoState(latest.id, True, None, scene, accounts, describe_evidence(latest))
         if latest is not None and latest.state != DeploymentState.CLOSED:
             deployments.close(
                 _acting(ctx, "demo-officer"),
@@ -272,7 +324,9 @@ def prepare(plane: ControlPlane, pack: ModelPack) -> DemoState:
             )
             closed = latest.id
     with plane.work(SETUP) as ctx:
-        return DemoState(_new_deployment(plane, ctx, scene), False, closed, scene, accounts)
+        dep_id = _new_deployment(plane, ctx, scene)
+        told = describe_evidence(deployments.get(ctx, dep_id))
+        return DemoState(dep_id, False, closed, scene, accounts, told)
 
 
 def start_live(plane: ControlPlane, deployment_id: int) -> bool:

@@ -8,6 +8,10 @@ from pathlib import Path
 
 KIT_DIR = Path(__file__).resolve().parent
 
+CALIBRATIONS_DIR = KIT_DIR / "calibrations"
+"""Calibration documents of the default pack (numbers only, from lfw-dev; how each was made is
+its ``command``): the evidence the demo deployment's threshold cites."""
+
 STREET_CLIP = KIT_DIR / "video" / "intel_street_demo.mp4"
 """Intel's sample street clip (480×270, 12.5 fps, 11 s): demo subjects 009 and 010 (whose
 watchlist stills are single frames of other clips of them) and four people not listed."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import openlfr.calibrations.models  # noqa: F401  (the calibrations table a deployment cites)
 from openlfr.storage.base import Base, UTCDateTime
 
 CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -59,6 +60,17 @@ class Deployment(Base):
     engaged: Mapped[int] = mapped_column(Integer, default=0)
     not_engaged: Mapped[int] = mapped_column(Integer, default=0)
     false_alerts: Mapped[int] = mapped_column(Integer, default=0)
+    # The evidence behind the threshold: a stored calibration of the watchlist's model
+    # (its hash copied when attached), or an audited override with its reason.
+    calibration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calibrations.id", ondelete="RESTRICT")
+    )
+    calibration_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_override: Mapped[str | None] = mapped_column(Text)
+    # The lowest threshold the override covers (raising a threshold never raises FPIR).
+    evidence_override_threshold: Mapped[float | None] = mapped_column(Float)
+    evidence_override_by: Mapped[str | None] = mapped_column(String(100))
+    evidence_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     cameras: Mapped[list[Camera]] = relationship(
         back_populates="deployment",
@@ -158,6 +170,10 @@ class DeploymentCreate(_DeploymentFields):
         default=None, ge=-1.0, le=1.0, description="Default: the configured matching threshold."
     )
     watchlist_id: int | None = None
+    calibration_id: int | None = Field(
+        default=None,
+        description="The stored calibration (POST /calibrations) that backs the threshold.",
+    )
     cameras: list[CameraCreate] = Field(default_factory=list, max_length=64)
 
 
@@ -173,6 +189,7 @@ class DeploymentUpdate(_Schema):
     planned_end: datetime | None = None
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
     watchlist_id: int | None = None
+    calibration_id: int | None = None
 
 
 class AuthoriseRequest(_Schema):
@@ -182,6 +199,20 @@ class AuthoriseRequest(_Schema):
 class ThresholdChange(_Schema):
     threshold: float = Field(ge=-1.0, le=1.0)
     reason: str = Field(max_length=4000, description="Why; required once authorised.")
+
+
+class EvidenceOverride(_Schema):
+    reason: str = Field(
+        max_length=4000,
+        description="Why this threshold may run without a calibration backing it (audited, "
+        "published in the deployment record).",
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description="The lowest threshold the override covers (default: the current one).",
+    )
 
 
 class ReasonRequest(_Schema):
@@ -231,6 +262,20 @@ class DeploymentRead(_Schema):
     engaged: int
     not_engaged: int
     false_alerts: int
+    calibration_id: int | None = Field(
+        default=None, description="The stored calibration backing the threshold."
+    )
+    calibration_sha256: str | None = Field(
+        default=None, description="SHA-256 of that calibration's document."
+    )
+    evidence_override: str | None = Field(
+        default=None, description="Why the deployment may run without backing evidence."
+    )
+    evidence_override_threshold: float | None = Field(
+        default=None, description="The lowest threshold the override covers."
+    )
+    evidence_override_by: str | None = None
+    evidence_override_at: datetime | None = None
     cameras: list[CameraRead]
     runs: list[RunRead]
 

@@ -20,6 +20,7 @@ from openlfr.deployments.models import (
     DeploymentRead,
     DeploymentState,
     DeploymentUpdate,
+    EvidenceOverride,
     ReasonRequest,
     ThresholdChange,
 )
@@ -136,6 +137,22 @@ def change_threshold(
     )
     tasks.add_task(plane.live.set_threshold, dep.id, dep.threshold)
     return dep
+
+
+@router.post("/deployments/{deployment_id}/evidence-override", response_model=DeploymentRead)
+def override_evidence(
+    deployment_id: int, body: EvidenceOverride, caller: Authoriser, plane: Plane
+) -> Deployment:
+    """Let the deployment run on a threshold no stored calibration backs: the written reason,
+    who gave it and when are audited and published in the deployment record."""
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    return service.override_evidence(
+        caller.ctx,
+        dep,
+        reason=body.reason,
+        threshold=body.threshold,
+        policy=plane.settings.governance,
+    )
 
 
 @router.post("/deployments/{deployment_id}/close", response_model=DeploymentRead)

@@ -9,7 +9,9 @@ from sqlalchemy.orm import selectinload
 
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
+from openlfr.audit.chain import JSONValue
 from openlfr.config.server import GovernanceConfig, RetentionConfig
+from openlfr.deployments import evidence
 from openlfr.deployments.models import (
     Camera,
     CameraCreate,
@@ -100,6 +102,7 @@ def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Dep
         created_by=ctx.actor.label,
         cameras=[Camera(**c.model_dump()) for c in data.cameras],
     )
+    evidence.attach(ctx, dep, data.calibration_id)
     ctx.db.add(dep)
     ctx.db.flush()
     audit.record(
@@ -118,6 +121,8 @@ def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Dep
             "planned_start": dep.planned_start.isoformat(),
             "planned_end": dep.planned_end.isoformat(),
             "watchlist_id": dep.watchlist_id,
+            "calibration_id": dep.calibration_id,
+            "calibration_sha256": dep.calibration_sha256,
             "cameras": names,
         },
     )
@@ -130,9 +135,13 @@ def update(ctx: Ctx, dep: Deployment, data: DeploymentUpdate) -> Deployment:
     changes = data.model_dump(exclude_unset=True)
     if "watchlist_id" in changes and changes["watchlist_id"] is not None:
         _check_watchlist(ctx, changes["watchlist_id"], deployment_id=dep.id)
-    for key, value in changes.items():
+    for key, value in list(changes.items()):
         if key in ("planned_start", "planned_end") and (value is None or value.tzinfo is None):
             raise InvalidInput(f"{key} needs a time zone", field=key)
+        if key == "calibration_id":
+            evidence.attach(ctx, dep, value)
+            changes["calibration_sha256"] = dep.calibration_sha256
+            continue
         setattr(dep, key, value)
     if dep.planned_end <= dep.planned_start:
         raise InvalidInput("planned_end must be after planned_start", field="planned_end")
@@ -205,6 +214,7 @@ def authorise(ctx: Ctx, dep: Deployment, *, note: str) -> Deployment:
             field="watchlist_id",
             code="subjects_expire",
         )
+    backing = evidence.require(ctx, dep, wl, doing="authorise")
     lifecycle.freeze(ctx, wl, deployment_id=dep.id)
     dep.state = S.AUTHORISED
     dep.authorised_at = ctx.now
@@ -228,6 +238,7 @@ def authorise(ctx: Ctx, dep: Deployment, *, note: str) -> Deployment:
             "subjects": len(wl.subjects),
             "planned_start": dep.planned_start.isoformat(),
             "planned_end": dep.planned_end.isoformat(),
+            **backing,
         },
     )
     return dep
@@ -251,6 +262,7 @@ def start(ctx: Ctx, dep: Deployment) -> DeploymentRun:
         )
     wl = _watchlist(ctx, dep)
     assert wl.content_digest is not None
+    backing = evidence.require(ctx, dep, wl, doing="start")
     run = DeploymentRun(
         started_at=ctx.now,
         started_by=ctx.actor.label,
@@ -275,6 +287,7 @@ def start(ctx: Ctx, dep: Deployment) -> DeploymentRun:
             "watchlist_digest": wl.content_digest,
             "threshold": dep.threshold,
             "cameras": [c.name for c in dep.cameras],
+            **backing,
         },
     )
     return run
@@ -357,6 +370,9 @@ def change_threshold(
         )
     old = dep.threshold
     dep.threshold = threshold
+    backing: dict[str, JSONValue] = {}
+    if dep.state != S.DRAFT:
+        backing = evidence.require(ctx, dep, _watchlist(ctx, dep), doing="change the threshold of")
     ctx.db.flush()
     audit.record(
         ctx,
@@ -364,9 +380,23 @@ def change_threshold(
         entity_type=ENTITY,
         entity_id=dep.id,
         deployment_id=dep.id,
-        details={"from": old, "to": threshold, "reason": reason, "state": dep.state},
+        details={
+            "from": old,
+            "to": threshold,
+            "reason": reason,
+            "state": dep.state,
+            **backing,
+        },
     )
     return dep
+
+
+def override_evidence(
+    ctx: Ctx, dep: Deployment, *, reason: str, threshold: float | None, policy: GovernanceConfig
+) -> Deployment:
+    """Let the deployment run on a threshold no stored calibration backs (audited)."""
+    wl = _watchlist(ctx, dep) if dep.watchlist_id is not None else None
+    return evidence.override(ctx, dep, wl, reason=reason, threshold=threshold, policy=policy)
 
 
 def close(ctx: Ctx, dep: Deployment, *, reason: str, retention: RetentionConfig) -> Deployment:

@@ -21,6 +21,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "duration_hours",
     "watchlist_size",
     "threshold",
+    "calibration_id",
+    "calibration_sha256",
+    "threshold_override",
     "faces_seen_estimated",
     "alerts",
     "true_alerts",
@@ -90,6 +93,9 @@ def records_csv(records: Sequence[PublishedRecord]) -> str:
             "date": r.deployment_date,
             "faces_seen_estimated": r.faces_seen,
             "outcomes_by_category": outcomes_text(r.outcomes_by_category),
+            "calibration_id": r.threshold_evidence.calibration_id,
+            "calibration_sha256": r.threshold_evidence.calibration_sha256,
+            "threshold_override": r.threshold_evidence.override_reason,
         }
         writer.writerow([_cell(values[c]) for c in CSV_COLUMNS])
     return buffer.getvalue()

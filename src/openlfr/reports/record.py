@@ -35,6 +35,7 @@ from openlfr.alert_records.models import AlertRecord, Decision, Outcome
 from openlfr.audit.actions import Action
 from openlfr.audit.models import AuditHead
 from openlfr.audit.service import details_of, iter_events
+from openlfr.calibrations.models import CalibrationRecord
 from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.watchlist_records.models import Subject, WatchlistState, WatchlistVersion
 
@@ -54,6 +55,25 @@ class CategoryOutcomes(BaseModel):
     false_confirmed: int = 0
     false_unconfirmed: int = 0
     not_adjudicated: int = 0
+
+
+class ThresholdEvidence(BaseModel):
+    """What the threshold rested on: a stored calibration of the model, or an override."""
+
+    calibration_id: int | None = None
+    calibration_sha256: str | None = Field(
+        default=None, description="SHA-256 of the calibration document (recomputable from it)."
+    )
+    model_id: str | None = None
+    calibration_dataset: str | None = None
+    calibrated_threshold: float | None = None
+    target_fpir: float | None = None
+    calibrated_watchlist_size: int | None = None
+    override_reason: str | None = Field(
+        default=None, description="Why it ran without a calibration backing the threshold."
+    )
+    override_by: str | None = None
+    override_threshold: float | None = None
 
 
 class PublishedRecord(BaseModel):
@@ -80,6 +100,7 @@ class PublishedRecord(BaseModel):
     watchlist_size: int | None
     threshold: float
     thresholds_used: list[float]
+    threshold_evidence: ThresholdEvidence = Field(default_factory=ThresholdEvidence)
     faces_seen: int | None
     alerts: int
     true_alerts: int
@@ -166,6 +187,24 @@ def _tally(db: Session, deployment_id: int) -> dict[str, CategoryOutcomes]:
     return out
 
 
+def _evidence(db: Session, dep: Deployment) -> ThresholdEvidence:
+    out = ThresholdEvidence(
+        calibration_id=dep.calibration_id,
+        calibration_sha256=dep.calibration_sha256,
+        override_reason=dep.evidence_override,
+        override_by=dep.evidence_override_by,
+        override_threshold=dep.evidence_override_threshold,
+    )
+    row = db.get(CalibrationRecord, dep.calibration_id) if dep.calibration_id else None
+    if row is not None:
+        out.model_id = row.model_id
+        out.calibration_dataset = row.dataset
+        out.calibrated_threshold = row.threshold
+        out.target_fpir = row.target_fpir
+        out.calibrated_watchlist_size = row.watchlist_size
+    return out
+
+
 def build_record(db: Session, deployment_id: int, *, now: datetime) -> PublishedRecord:
     """The record of one deployment as it stands at ``now`` (final once it is closed)."""
     dep = db.get(Deployment, deployment_id)
@@ -204,6 +243,7 @@ def build_record(db: Session, deployment_id: int, *, now: datetime) -> Published
         watchlist_size=_watchlist_size(db, dep.watchlist_id),
         threshold=dep.threshold,
         thresholds_used=thresholds,
+        threshold_evidence=_evidence(db, dep),
         faces_seen=faces if runs else 0,
         alerts=total["alerts"],
         true_alerts=total["arrested"]

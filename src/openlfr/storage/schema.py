@@ -12,6 +12,7 @@ def metadata() -> MetaData:
     # Imported here, not at module level: the domains import storage themselves.
     import openlfr.alert_records.models
     import openlfr.audit.models
+    import openlfr.calibrations.models
     import openlfr.deployments.models
     import openlfr.notify.models
     import openlfr.users.models

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from openlfr.api.plane import ControlPlane
+from openlfr.calibrations import service as calibrations
+from openlfr.deployments import evidence
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment
 from openlfr.watchlist_records import service as watchlists
@@ -66,6 +68,8 @@ def deployment_page(request: Request, deployment_id: int, viewer: DeploymentView
     ctx = viewer.caller.ctx
     dep = deployments.get(ctx, deployment_id)
     watchlist = None if dep.watchlist_id is None else watchlists.get(ctx, dep.watchlist_id)
+    calibration = None if dep.calibration_id is None else calibrations.get(ctx, dep.calibration_id)
+    evidence_problem = None if watchlist is None else evidence.problem(ctx, dep, watchlist)
     plane = plane_of(request)
     return render(
         request,
@@ -74,6 +78,8 @@ def deployment_page(request: Request, deployment_id: int, viewer: DeploymentView
         title=f"Deployment {dep.name}",
         dep=dep,
         watchlist=watchlist,
+        calibration=calibration,
+        evidence_problem=evidence_problem,
         free_watchlists=_free_watchlists(viewer),
         running=dep.id in plane.live.running(),
         min_reason=plane.settings.governance.min_reason_chars,
