@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 import openlfr.cli.evaluate as evaluate_cli
 from openlfr.cli import app
 from openlfr.config import Settings
+from openlfr.evaluation.evidence import document_sha256, parse_document
 from openlfr.services import Services
 
 pytestmark = pytest.mark.realdata
@@ -139,11 +140,18 @@ def test_calibrate_writes_the_threshold_the_settings_then_read(
     assert json.loads(dry.stdout)["written_to"] is None
     assert not (isolated_home / "config.toml").exists()
 
-    done = runner.invoke(app, [*base, "--target-fpir", "1/6", "--json"])
+    record = isolated_home / "calibration.json"
+    done = runner.invoke(app, [*base, "--target-fpir", "1/6", "--json", "--record", str(record)])
     assert done.exit_code == 0, done.stderr
     result = json.loads(done.stdout)
     assert Path(result["written_to"]) == isolated_home / "config.toml"
     assert Settings().matching.threshold == pytest.approx(round(result["threshold"], 4))
+    # The calibration document a deployment cites: this model, this threshold, its hash.
+    document = json.loads(record.read_text())
+    evidence = parse_document(document)
+    assert evidence.model_id == "sface-2021dec+flip" and evidence.dataset == root.name
+    assert evidence.threshold == pytest.approx(result["threshold"], abs=1e-6)
+    assert result["record_sha256"] == document_sha256(document) == evidence.sha256
 
     impossible = runner.invoke(app, [*base, "--target-fpir", "1/6000", "--watchlist-size", "10000"])
     assert impossible.exit_code == 1
