@@ -228,7 +228,10 @@ def test_report_selects_the_period_and_embeds_everything(
     ids = []
     for reference in ("WL-A", "WL-B"):
         scene = live_scenario(
-            api, [KIT_DIR / "images" / "london_002_neutral.jpg"], reference=reference
+            api,
+            [KIT_DIR / "images" / "london_002_neutral.jpg"],
+            reference=reference,
+            threshold=0.55,  # the threshold the evaluation below tested
         )
         api.launcher.sessions[scene.deployment_id].on_alert(
             alert_input(

@@ -289,6 +289,7 @@ def live_scenario(
     reference: str = "WL-0001",
     camera_source: str = "/dev/null",
     hours: float = 8.0,
+    threshold: float | None = None,
 ) -> Scenario:
     """Watchlist with one subject (real photos) → authorised deployment → live."""
     manager, officer, operator = Role.WATCHLIST_MANAGER, Role.AUTHORISING_OFFICER, Role.OPERATOR
@@ -323,6 +324,7 @@ def live_scenario(
             "watchlist_id": wl,
             "calibration_id": api.calibration(),
             "cameras": [{"name": "cam-1", "source": camera_source}],
+            **({} if threshold is None else {"threshold": threshold}),
         },
     )
     assert r.status_code == 201, r.text
