@@ -138,6 +138,7 @@ def _authorised_deployment(api: Api, photos: list[Path], source: str, cameras: i
             "planned_start": now.isoformat(),
             "planned_end": (now + timedelta(hours=8)).isoformat(),
             "watchlist_id": wl,
+            "calibration_id": api.calibration(),
             "cameras": [{"name": f"cam-{i}", "source": source} for i in range(1, cameras + 1)],
         },
     )
