@@ -13,6 +13,7 @@ from openlfr.alert_records.recorder import AlertRecorder
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.config import Settings
+from openlfr.deployments import camera_sources
 from openlfr.deployments.live import LiveManager, PipelineLauncher
 from openlfr.notify.broker import AlertBroker
 from openlfr.notify.dispatcher import Dispatcher
@@ -116,6 +117,9 @@ class ControlPlane:
     def start(self) -> None:
         if self.settings.database.auto_migrate:
             migrate.upgrade(self.database)
+        with self.work(Actor.system("startup")) as ctx:
+            if sealed := camera_sources.seal_plain_sources(ctx):
+                log.info("sealed the credentials of %d camera address(es)", sealed)
         self.live.resume_or_stop_orphans(resume=False)
         if self._background:
             self.dispatcher.start()

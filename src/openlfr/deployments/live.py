@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.alert_records.recorder import AlertRecorder
 from openlfr.alert_records.service import AlertInput
+from openlfr.deployments import camera_sources
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.storage.blobs import BlobStore
@@ -129,7 +130,10 @@ class LiveManager:
                 loaded = lifecycle.load_gallery(ctx, wl, deployment_id=dep.id)
                 plan = LivePlan(
                     deployment_id=dep.id,
-                    cameras=tuple(CameraPlan(c.name, c.source) for c in dep.cameras),
+                    cameras=tuple(
+                        CameraPlan(c.name, camera_sources.full_source(self._blobs, c))
+                        for c in dep.cameras
+                    ),
                     gallery=loaded.gallery,
                     threshold=dep.threshold,
                 )

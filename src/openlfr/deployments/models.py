@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import openlfr.calibrations.models  # noqa: F401  (the calibrations table a deployment cites)
@@ -95,10 +95,17 @@ class Camera(Base):
         ForeignKey("deployments.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(64))
+    # The address as shown: credentials masked ("rtsp://***@host/...?token=***").
     source: Mapped[str] = mapped_column(Text)
+    # The full address, AES-GCM sealed, when it holds credentials (camera_sources.py).
+    source_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     description: Mapped[str] = mapped_column(Text, default="")
 
     deployment: Mapped[Deployment] = relationship(back_populates="cameras")
+
+    @property
+    def credentials_sealed(self) -> bool:
+        return self.source_sealed is not None
 
 
 class DeploymentRun(Base):
@@ -143,6 +150,11 @@ class CameraCreate(_Schema):
 
 class CameraRead(CameraCreate):
     id: int
+    source: str = Field(description="The address with any user, password or token masked.")
+    credentials_sealed: bool = Field(
+        default=False,
+        description="The full address held credentials: it is kept sealed and never returned.",
+    )
 
 
 class _DeploymentFields(_Schema):

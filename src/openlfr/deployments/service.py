@@ -11,7 +11,7 @@ from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.audit.chain import JSONValue
 from openlfr.config.server import GovernanceConfig, RetentionConfig
-from openlfr.deployments import evidence
+from openlfr.deployments import camera_sources, evidence
 from openlfr.deployments.models import (
     Camera,
     CameraCreate,
@@ -100,10 +100,12 @@ def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Dep
         state=S.DRAFT,
         created_at=ctx.now,
         created_by=ctx.actor.label,
-        cameras=[Camera(**c.model_dump()) for c in data.cameras],
     )
     evidence.attach(ctx, dep, data.calibration_id)
     ctx.db.add(dep)
+    ctx.db.flush()
+    # Cameras after the deployment has its id: their sealed addresses are bound to it.
+    dep.cameras.extend(camera_sources.new_camera(ctx, dep.id, c) for c in data.cameras)
     ctx.db.flush()
     audit.record(
         ctx,
@@ -161,7 +163,7 @@ def add_camera(ctx: Ctx, dep: Deployment, data: CameraCreate) -> Camera:
     _require(dep, S.DRAFT, doing="add a camera to")
     if any(c.name == data.name for c in dep.cameras):
         raise Conflict(f"deployment {dep.id} already has a camera {data.name!r}", code="exists")
-    camera = Camera(**data.model_dump())
+    camera = camera_sources.new_camera(ctx, dep.id, data)
     dep.cameras.append(camera)
     ctx.db.flush()
     audit.record(
