@@ -60,7 +60,7 @@ def test_alert_is_stored_then_read_and_adjudicated_once(
     )
     assert r.status_code == 201, r.text
     decided = r.json()["adjudication"]
-    assert decided["decided_by"] == "token:operator" and decided["outcome"] == "advised"
+    assert decided["decided_by"] == "token:operator-svc" and decided["outcome"] == "advised"
     r = api.call(
         "POST", f"/alerts/{alert_id}/adjudication", OPERATOR, json={"decision": "false_alert"}
     )
@@ -117,11 +117,16 @@ def test_deployment_record_answers_article_12(api: Api, live: Scenario, photos: 
     alert_id = _raise(api, live, crop)
     api.call("POST", f"/alerts/{alert_id}/adjudication", OPERATOR, json={"decision": "false_alert"})
     clock.advance(hours=1)
-    api.call("POST", f"/deployments/{live.deployment_id}/close", OPERATOR, json={"reason": "end"})
+    api.call(
+        "POST",
+        f"/deployments/{live.deployment_id}/close",
+        Role.AUTHORISING_OFFICER,
+        json={"reason": "end"},
+    )
     record = api.call("GET", f"/audit/deployments/{live.deployment_id}/record", AUDITOR).json()
     assert record["chain_verified"] is True
     (use,) = record["uses"]
-    assert use["started_by"] == "token:operator" and use["ended_at"] is not None
+    assert use["started_by"] == "token:operator-svc" and use["ended_at"] is not None
     wl = api.call("GET", f"/watchlists/{live.watchlist_id}", AUDITOR).json()
     assert (use["watchlist_id"], use["watchlist_version"]) == (wl["id"], wl["version"])
     assert use["watchlist_digest"] == wl["content_digest"]
@@ -130,7 +135,7 @@ def test_deployment_record_answers_article_12(api: Api, live: Scenario, photos: 
     assert match["alert_id"] == alert_id
     assert match["probe_sha256"] == hashlib.sha256(crop).hexdigest()
     assert match["camera"] == "cam-1" and match["subject_reference"] == "WL-0001"
-    assert match["verification"]["decided_by"] == "token:operator"
+    assert match["verification"]["decided_by"] == "token:operator-svc"
     assert match["verification"]["decision"] == "false_alert"
     assert record["closed_at"] is not None
     assert api.call("GET", "/audit/deployments/999/record", AUDITOR).status_code == 404

@@ -141,7 +141,7 @@ def test_governed_deployment_end_to_end(
             "/calibrations", json={"document": test_calibration_document()}
         ).json()
         now = datetime.now(UTC)
-        dep = officer.post(
+        dep = manager.post(
             "/deployments",
             json={
                 "name": "Dinner",
@@ -188,7 +188,7 @@ def test_governed_deployment_end_to_end(
             threading.Event().wait(0.2)
         alerts = operator.get("/alerts", params={"deployment_id": dep["id"]}).json()["items"]
         assert alerts and {a["subject_reference"] for a in alerts} == {"WL-OBAMA"}
-        r = operator.post(f"/deployments/{dep['id']}/close", json={"reason": "event over"})
+        r = officer.post(f"/deployments/{dep['id']}/close", json={"reason": "event over"})
         assert r.json()["state"] == "closed"
         purge = admin.post("/retention/run").json()
         images = sum(len(files) for files in enrolled.values())

@@ -39,7 +39,9 @@ def test_user_add_then_audit_verify_and_purge(isolated_home: Path) -> None:
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["role"] == "admin"
     dup = runner.invoke(
-        app, ["user", "add", "chief", "--role", "auditor", "--password-stdin"], input="x" * 20
+        app,
+        ["user", "add", "chief", "--role", "auditor", "--password-stdin"],
+        input="a long enough passphrase\n",
     )
     assert dup.exit_code == 1 and "taken" in dup.output
     short = runner.invoke(

@@ -11,10 +11,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "screenshots"
@@ -101,15 +103,39 @@ class DemoProcess:
         self._stderr.flush()
         return self.stderr_path.read_text(errors="replace")[-4000:]
 
-    def session(self, username: str, password: str) -> httpx.Client:
+    def session(self, username: str, password: str, key: str | None = None) -> httpx.Client:
         client = httpx.Client(base_url=self.base, timeout=30)
-        r = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        body = {"username": username, "password": password}
+        if key is not None:
+            body["totp"] = next_code(key)
+        r = client.post("/api/v1/auth/login", json=body)
         assert r.status_code == 200, r.text
         return client
 
 
 def password(ready: dict[str, Any], username: str) -> str:
     return str(next(a["password"] for a in ready["accounts"] if a["username"] == username))
+
+
+def totp_key(ready: dict[str, Any], username: str) -> str | None:
+    key = next(a.get("totp_key") for a in ready["accounts"] if a["username"] == username)
+    return None if key is None else str(key)
+
+
+_LAST_STEP: dict[str, int] = {}
+
+
+def next_code(key: str) -> str:
+    """A code the server has not seen yet: each code works once, so a second sign-in in
+    the same 30 s uses the next step's code (accepted one step early), or waits for it."""
+    totp = pyotp.TOTP(key)
+    while True:
+        step = totp.timecode(datetime.now(UTC))
+        candidate = max(step, _LAST_STEP.get(key, -1) + 1)
+        if candidate <= step + 1:
+            _LAST_STEP[key] = candidate
+            return totp.generate_otp(candidate)
+        time.sleep(1.0)  # the server accepts no code further ahead
 
 
 def wait_for_alert(client: httpx.Client, deployment_id: int, timeout: float) -> dict[str, Any]:

@@ -24,8 +24,10 @@ from demo_support import (
     DOCS_IMAGES,
     REPO,
     DemoProcess,
+    next_code,
     password,
     publish,
+    totp_key,
     wait_for_alert,
 )
 
@@ -166,7 +168,9 @@ def test_a_second_run_reuses_the_state_and_shows_the_console(
         for _ in range(2):  # two alerts at least, for the queue
             demo.next_event("alert", ALERT_S)
         _browse(demo, ready)
-        officer = demo.session("demo-officer", password(ready, "demo-officer"))
+        officer = demo.session(
+            "demo-officer", password(ready, "demo-officer"), totp_key(ready, "demo-officer")
+        )
         record = officer.get(f"/console/deployments/{dep}/record.json")
         assert record.status_code == 200
         assert record.json()["status"] == "final" and record.json()["true_alerts"] >= 1
@@ -181,7 +185,9 @@ def _browse(demo: DemoProcess, ready: dict[str, Any]) -> None:
     """The operator's queue with a live alert, then the officer closes the deployment and
     opens its record; screenshots of both (into docs/images on request)."""
     dep = ready["deployment_id"]
-    officer = demo.session("demo-officer", password(ready, "demo-officer"))
+    officer = demo.session(
+        "demo-officer", password(ready, "demo-officer"), totp_key(ready, "demo-officer")
+    )
     if not CHROMIUM.is_file():
         officer.post(f"/api/v1/deployments/{dep}/close", json={"reason": "end of the demo"})
         return
@@ -201,6 +207,9 @@ def _browse(demo: DemoProcess, ready: dict[str, Any]) -> None:
                 page.goto(f"{demo.base}/console/login")
                 page.get_by_label("Username").fill(username)
                 page.get_by_label("Password").fill(password(ready, username))
+                key = totp_key(ready, username)
+                if key is not None:
+                    page.get_by_label("Authentication code").fill(next_code(key))
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url(lambda url: "/console/login" not in url)
                 steps(page, demo.base, dep)
@@ -242,7 +251,9 @@ def test_reset_starts_afresh(first_run: FirstRun) -> None:
     try:
         ready = demo.next_event("ready", STARTUP_S)
         assert ready["reused"] is False and ready["deployment_id"] == 1
-        admin = demo.session("demo-admin", password(ready, "demo-admin"))
+        admin = demo.session(
+            "demo-admin", password(ready, "demo-admin"), totp_key(ready, "demo-admin")
+        )
         listed = admin.get("/api/v1/deployments").json()
         assert listed["total"] == 1 and listed["items"][0]["runs"][0]["ended_at"] is None
         assert demo.interrupt() == 0

@@ -31,7 +31,7 @@ def _plan(api: Api, **overrides: Any) -> dict[str, Any]:
         "planned_end": (now + timedelta(hours=6)).isoformat(),
     }
     body.update(overrides)
-    r = api.call("POST", "/deployments", OFFICER, json=body)
+    r = api.call("POST", "/deployments", MANAGER, json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -60,7 +60,7 @@ def test_draft_defaults_and_validation(api: Api) -> None:
     r = api.call(
         "POST",
         "/deployments",
-        OFFICER,
+        MANAGER,
         json={
             "name": "x",
             "location": "y",
@@ -81,11 +81,11 @@ def test_cannot_authorise_an_incomplete_plan(api: Api, photos: Path) -> None:
     r = api.call("POST", f"/deployments/{dep['id']}/authorise", OFFICER, json={})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "body.watchlist_id"
     wl = api.call("POST", "/watchlists", MANAGER, json={"name": "empty"}).json()["id"]
-    api.call("PATCH", f"/deployments/{dep['id']}", OFFICER, json={"watchlist_id": wl})
+    api.call("PATCH", f"/deployments/{dep['id']}", MANAGER, json={"watchlist_id": wl})
     r = api.call("POST", f"/deployments/{dep['id']}/authorise", OFFICER, json={})
     assert r.json()["error"]["fields"][0]["field"] == "body.cameras"
     api.call(
-        "POST", f"/deployments/{dep['id']}/cameras", OFFICER, json={"name": "c1", "source": "x"}
+        "POST", f"/deployments/{dep['id']}/cameras", MANAGER, json={"name": "c1", "source": "x"}
     )
     r = api.call("POST", f"/deployments/{dep['id']}/authorise", OFFICER, json={})
     assert r.status_code == 422 and "empty" in r.json()["error"]["message"]
@@ -125,7 +125,7 @@ def test_live_cycle_threshold_and_close(api: Api, photos: Path) -> None:
     assert r.json()["state"] == "live" and len(r.json()["runs"]) == 2
     second = api.launcher.sessions[s.deployment_id]
     assert second is not session and second.threshold == 0.6
-    r = api.call("POST", f"/deployments/{s.deployment_id}/close", OPERATOR, json={"reason": "done"})
+    r = api.call("POST", f"/deployments/{s.deployment_id}/close", OFFICER, json={"reason": "done"})
     closed = r.json()
     assert closed["state"] == "closed" and second.stopped.is_set()
     assert all(run["ended_at"] for run in closed["runs"])

@@ -82,7 +82,9 @@ def test_each_access_and_change_is_audited(api: Api, shared_data: Path) -> None:
             rows, _ = audit.list_events(db, offset=before, limit=after - before)
         assert action in {e.action for e in rows}, (path, [e.action for e in rows])
         assert all(
-            e.actor == f"token:{role.value.replace('_', '-')}" for e in rows if e.action == action
+            e.actor == f"token:{role.value.replace('_', '-')}-svc"
+            for e in rows
+            if e.action == action
         )
     with api.plane.database.session() as db:
         assert audit.verify(db).ok

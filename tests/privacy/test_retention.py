@@ -99,7 +99,12 @@ def test_closed_deployment_watchlist_is_purged_within_a_day_counts_remain(
     assert len(image_blobs) == 2
     crop = probe_crop(api.plane.services.pack, photos / "obama_03.jpg")
     api.plane.recorder.record(alert_input(s.deployment_id, s.camera, s.subject_id, crop))
-    api.call("POST", f"/deployments/{s.deployment_id}/close", Role.OPERATOR, json={"reason": "x"})
+    api.call(
+        "POST",
+        f"/deployments/{s.deployment_id}/close",
+        Role.AUTHORISING_OFFICER,
+        json={"reason": "x"},
+    )
     clock.advance(hours=24)
     counts = _purge(api)
     assert counts["deployments_purged"] == 1 and counts["reference_images_purged"] == 2
@@ -131,7 +136,7 @@ def test_purge_waits_for_the_configured_grace(
     services.__dict__["pack"] = pack
     for api in build_api(settings, clock, services=services):
         s = live_scenario(api, [photos / "obama_01.jpg"])
-        api.call("POST", f"/deployments/{s.deployment_id}/close", Role.OPERATOR, json={})
+        api.call("POST", f"/deployments/{s.deployment_id}/close", Role.AUTHORISING_OFFICER, json={})
         clock.advance(hours=11, minutes=59)
         assert _purge(api)["deployments_purged"] == 0
         clock.advance(minutes=1)

@@ -136,7 +136,10 @@ def test_counts_are_audited_and_shown_with_the_period_of_use(ran: Ran) -> None:
 def test_record_survives_close_and_every_purge(ran: Ran) -> None:
     before = ran.record()
     r = ran.api.call(
-        "POST", f"/deployments/{ran.deployment_id}/close", Role.OPERATOR, json={"reason": "done"}
+        "POST",
+        f"/deployments/{ran.deployment_id}/close",
+        Role.AUTHORISING_OFFICER,
+        json={"reason": "done"},
     )
     assert r.status_code == 200, r.text
     plane = ran.api.plane

@@ -1,4 +1,4 @@
-"""Logging in and out, lockout, session expiry, API tokens and account management."""
+"""Logging in and out, session expiry, API tokens and account management."""
 
 from __future__ import annotations
 
@@ -53,30 +53,15 @@ def test_password_is_stored_as_argon2id(api: Api) -> None:
     assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-def test_failed_logins_are_audited_and_lock_the_account(api: Api) -> None:
-    client, clock = api.client, _clock(api)
+def test_failed_logins_are_audited_with_one_answer(api: Api) -> None:
+    client = api.client
     unknown = client.post("/api/v1/auth/login", json={"username": "ghost", "password": "x" * 12})
     wrong = client.post("/api/v1/auth/login", json={"username": "auditor", "password": "nope"})
     # Same answer whether the user exists or not.
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json()
-    for _ in range(4):
-        assert _login(client, "auditor", "still wrong") == 401
-    assert _events(api, Action.ACCOUNT_LOCKED) == 1
-    assert _login(client, "auditor") == 401  # the right password does not open a locked account
-    assert _events(api, Action.LOGIN_FAILED) == 7
-    clock.advance(minutes=15)
+    assert _events(api, Action.LOGIN_FAILED) == 2
     assert _login(client, "auditor") == 200
-
-
-def test_an_admin_can_clear_a_lockout(api: Api) -> None:
-    for _ in range(5):
-        _login(api.client, "operator", "wrong password!")
-    assert _login(api.client, "operator") == 401
-    uid = api.user_ids[Role.OPERATOR]
-    r = api.call("PATCH", f"/users/{uid}", ADMIN, json={"unlock": True})
-    assert r.status_code == 200 and r.json()["locked_until"] is None
-    assert _login(api.client, "operator") == 200
 
 
 @pytest.mark.parametrize("idle_minutes, ok", [(29, True), (31, False)])
@@ -130,11 +115,17 @@ def test_machine_accounts_use_tokens_only(api: Api) -> None:
 
 
 def test_disabling_ends_access_but_never_the_last_admin(api: Api) -> None:
+    assert _login(api.client, "operator") == 200
     uid = api.user_ids[Role.OPERATOR]
     assert api.call("PATCH", f"/users/{uid}", ADMIN, json={"active": False}).status_code == 200
+    assert api.client.get("/api/v1/auth/me").status_code == 401
+    assert _login(api.client, "operator") == 401
+    sid = api.service_ids[Role.OPERATOR]
+    assert api.call("PATCH", f"/users/{sid}", ADMIN, json={"active": False}).status_code == 200
     assert api.call("GET", "/auth/me", Role.OPERATOR).status_code == 401
-    admin_id = api.user_ids[ADMIN]
-    r = api.call("PATCH", f"/users/{admin_id}", ADMIN, json={"role": "auditor"})
+    r = api.call("PATCH", f"/users/{api.user_ids[ADMIN]}", ADMIN, json={"role": "auditor"})
+    assert r.status_code == 200  # the service account is an admin too
+    r = api.call("PATCH", f"/users/{api.service_ids[ADMIN]}", ADMIN, json={"role": "auditor"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "last_admin"
     r = api.call(
         "POST",
@@ -147,7 +138,7 @@ def test_disabling_ends_access_but_never_the_last_admin(api: Api) -> None:
 
 def test_cookie_sessions_refuse_changes_from_other_sites(api: Api) -> None:
     assert _login(api.client, "admin") == 200
-    body = {"username": "mallory", "display_name": "M", "role": "admin", "password": "x" * 16}
+    body = {"username": "mallory", "display_name": "M", "role": "admin", "password": PASSWORD}
     evil = api.client.post("/api/v1/users", json=body, headers={"Origin": "https://evil.example"})
     assert evil.status_code == 403 and evil.json()["error"]["code"] == "cross_site"
     same = api.client.post("/api/v1/users", json=body, headers={"Origin": "http://testserver"})

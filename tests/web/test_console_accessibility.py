@@ -38,7 +38,7 @@ def test_every_page_passes_axe_and_fits_1024px(
     draft = server.ok(
         "POST",
         "/deployments",
-        Role.AUTHORISING_OFFICER,
+        Role.WATCHLIST_MANAGER,
         json={
             "name": "Draft for review",
             "location": "Market Square",

@@ -55,6 +55,7 @@ NARROW = {"width": 1024, "height": 768}
 PEOPLE: dict[Role, tuple[str, str]] = {
     Role.ADMIN: ("admin", "Sam Admin"),
     Role.AUTHORISING_OFFICER: ("supt-hale", "Supt. Jo Hale"),
+    Role.COMMANDER: ("insp-reid", "Insp. Lee Reid"),
     Role.WATCHLIST_MANAGER: ("dc-khan", "DC Amir Khan"),
     Role.OPERATOR: ("pc-jones", "PC Rhian Jones"),
     Role.AUDITOR: ("auditor", "Ana Auditor"),
@@ -89,20 +90,30 @@ ServeConsole = Callable[..., ConsoleServer]
 
 
 def add_people(plane: ControlPlane) -> dict[Role, str]:
-    """One person per role (and a second operator); returns an API token per role."""
+    """One person per role (and a second operator); returns an API token per role, held
+    by a service account of that role (``<role>-setup``: people hold no tokens)."""
     tokens: dict[Role, str] = {}
     people = [(role, *who) for role, who in PEOPLE.items()]
     people.append((Role.OPERATOR, *SECOND_OPERATOR))
     with plane.work(Actor.system("test")) as ctx:
         for role, username, name in people:
-            user = users.create(
+            users.create(
                 ctx,
                 UserCreate(username=username, display_name=name, role=role, password=PASSWORD),
                 plane.passwords,
             )
             if role not in tokens:
+                service = users.create(
+                    ctx,
+                    UserCreate(
+                        username=f"{role.value.replace('_', '-')}-setup",
+                        display_name=f"Set-up ({role.value})",
+                        role=role,
+                    ),
+                    plane.passwords,
+                )
                 _, tokens[role] = users.create_token(
-                    ctx, user, TokenCreate(name="test set-up", expires_days=None)
+                    ctx, service, TokenCreate(name="test set-up", expires_days=None)
                 )
     return tokens
 
@@ -198,7 +209,7 @@ def plan_deployment(
     evidence = {"document": test_calibration_document()}
     calibration = server.ok("POST", "/calibrations", Role.AUTHORISING_OFFICER, json=evidence)
     body["calibration_id"] = calibration["id"]
-    return int(server.ok("POST", "/deployments", Role.AUTHORISING_OFFICER, json=body)["id"])
+    return int(server.ok("POST", "/deployments", Role.WATCHLIST_MANAGER, json=body)["id"])
 
 
 def enrol_watchlist(

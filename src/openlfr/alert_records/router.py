@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
 from openlfr.api.pagination import Page, Paging
 from openlfr.api.plane import ControlPlane
+from openlfr.api.watch import CredentialWatch
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.notify.messages import AlertMessage
@@ -51,6 +53,8 @@ async def _events(
     plane: ControlPlane, actor: Actor, deployment_id: int | None, after: int | None
 ) -> AsyncIterator[bytes]:
     sub = plane.broker.subscribe(deployment_id)
+    watch = CredentialWatch(plane, actor.credential)
+    quiet_since = time.monotonic()
     try:
         yield b"retry: 3000\n\n"
         sent = after or 0
@@ -61,14 +65,21 @@ async def _events(
                 yield _sse(stored)
         while True:
             try:
-                message = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                message = await asyncio.wait_for(sub.queue.get(), watch.interval_s)
             except TimeoutError:
-                yield b": keepalive\n\n"
+                if not await watch.still_valid():
+                    return  # logged out, revoked or disabled: the stream ends
+                if time.monotonic() - quiet_since >= KEEPALIVE_S:
+                    quiet_since = time.monotonic()
+                    yield b": keepalive\n\n"
                 continue
+            if not await watch.still_valid():
+                return
             if message is None:  # server shutting down, or this client fell behind
                 return
             if message.id > sent:
                 sent = message.id
+                quiet_since = time.monotonic()
                 yield _sse(message)
     finally:
         plane.broker.unsubscribe(sub)

@@ -29,6 +29,7 @@ class Caller:
     ctx: Ctx
     user: User | None
     session_secret: str | None = None
+    session_id: int | None = None
 
     @property
     def role(self) -> Role | None:
@@ -50,29 +51,31 @@ class Requires:
 
     def __call__(self, request: Request, plane: Plane, db: DbSession) -> Caller:
         now = plane.clock.now()
-        user: User | None = None
+        found: users.Credential | None = None
         secret: str | None = None
         via_token = False
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            user = users.user_for_token(db, header[7:].strip(), now=now)
+            found = users.user_for_token(db, header[7:].strip(), now=now)
             via_token = True
-            if user is None:
+            if found is None:
                 raise Unauthorised("invalid, expired or revoked API token")
         else:
             secret = request.cookies.get(SESSION_COOKIE)
             if secret:
                 _same_origin(request)
-                user = users.user_for_session(db, secret, now=now, config=plane.settings.auth)
+                found = users.user_for_session(db, secret, now=now, config=plane.settings.auth)
+        user = None if found is None else found.user
         actor = (
-            users.actor_for(user, via_token=via_token)
-            if user is not None
-            else Actor.anonymous(request.client.host if request.client else "anonymous")
+            users.actor_for(found.user, via_token=via_token, credential=found.label)
+            if found is not None
+            else Actor.anonymous(client_address(request))
         )
         caller = Caller(
             ctx=Ctx(db=db, actor=actor, now=now, blobs=plane.blobs),
             user=user,
             session_secret=secret if user is not None else None,
+            session_id=None if found is None else found.session_id,
         )
         if self.permission is None:
             return caller
@@ -82,7 +85,22 @@ class Requires:
             raise Forbidden(
                 f"role {user.role} lacks permission {self.permission}", code="forbidden"
             )
+        pending = users.pending_setup(user, plane.settings.auth)
+        if pending is not None and self.permission is not Permission.ACCOUNT_SELF:
+            raise Forbidden(_PENDING[pending], code=pending)
         return caller
+
+
+_PENDING = {
+    "password_change_required": "your password was set by an administrator: choose your own "
+    "first (POST /api/v1/auth/me/password, or the console's Account page)",
+    "totp_enrolment_required": "your role signs in with a second factor: set up an "
+    "authenticator app first (POST /api/v1/auth/me/totp, or the console's Account page)",
+}
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _same_origin(request: Request) -> None:

@@ -18,6 +18,7 @@ from openlfr.storage.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooManyAttempts,
     Unauthorised,
 )
 from openlfr.users.service import LoginFailed
@@ -75,6 +76,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (EnrolmentRefused, 422),
     (InvalidInput, 422),
+    (TooManyAttempts, 429),
 ]
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -85,6 +87,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (404, "Not found."),
         (409, "Conflicts with the record's state."),
         (422, "Invalid input: see fields / rejections."),
+        (429, "Too many failed attempts: wait the Retry-After seconds."),
     )
 }
 
@@ -102,6 +105,8 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
             for r in exc.rejections
         ]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(int(exc.retry_after_s))}
     return error_response(
         status, exc.code, exc.message, fields=fields, rejections=rejections, headers=headers
     )

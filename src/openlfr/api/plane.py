@@ -26,6 +26,7 @@ from openlfr.storage import migrate
 from openlfr.storage.clock import Clock, SystemClock
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users.credentials import Passwords
+from openlfr.users.throttle import LoginThrottle
 from openlfr.watchlist_records.enrolment import TemplateSource
 from openlfr.workers.hub import WorkerHub
 
@@ -59,6 +60,7 @@ class ControlPlane:
         self.database = services.database
         self.blobs = services.blobs
         self.passwords = Passwords(self.settings.auth)
+        self.throttle = LoginThrottle(self.settings.auth)
         self.broker = AlertBroker()
         notify = self.settings.notify
         self.mqtt = MqttPublisher(notify.mqtt) if notify.mqtt.enabled else None

@@ -45,7 +45,11 @@ from openlfr.vision.pack import ModelPack
 
 PASSWORD = "correct horse battery staple"
 # Cheap Argon2 so tests that create many users stay fast; production uses the defaults.
-FAST_AUTH = AuthConfig(argon2_time_cost=1, argon2_memory_kib=1024)
+# The test client talks plain http to "testserver", so the cookie cannot be Secure; the
+# tests of two-factor sign-in turn it on for their roles themselves.
+FAST_AUTH = AuthConfig(
+    argon2_time_cost=1, argon2_memory_kib=1024, cookie_secure=False, totp_required_roles=()
+)
 
 
 def test_settings(home: Path, database: Database, **sections: Any) -> Settings:
@@ -132,7 +136,11 @@ test_calibration_document.__test__ = False  # type: ignore[attr-defined]
 
 @dataclass
 class Api:
-    """A test client plus a bearer token per role (and the plane behind it)."""
+    """A test client plus a bearer token per role (and the plane behind it).
+
+    Each role has a person (username = the role with '-', password :data:`PASSWORD`;
+    ``user_ids``) and a service account ``<person>-svc`` holding the role's token.
+    """
 
     app: FastAPI
     client: TestClient
@@ -140,6 +148,7 @@ class Api:
     launcher: FakeLauncher
     tokens: dict[Role, str]
     user_ids: dict[Role, int]
+    service_ids: dict[Role, int] = field(default_factory=dict)
 
     def headers(self, role: Role | None) -> dict[str, str]:
         return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -158,6 +167,7 @@ class Api:
 def add_user(
     plane: ControlPlane, username: str, role: Role, *, password: str | None = PASSWORD
 ) -> int:
+    """A person (with ``password``) or, with ``password=None``, a service account."""
     with plane.work(Actor.system("test")) as ctx:
         user = users.create(
             ctx,
@@ -203,8 +213,12 @@ def build_api(
     plane: ControlPlane = app.state.plane
     with TestClient(app) as client:
         ids = {role: add_user(plane, role.value.replace("_", "-"), role) for role in Role}
-        tokens = {role: add_token(plane, uid) for role, uid in ids.items()}
-        yield Api(app, client, plane, launcher, tokens, ids)
+        service_ids = {
+            role: add_user(plane, role.value.replace("_", "-") + "-svc", role, password=None)
+            for role in Role
+        }
+        tokens = {role: add_token(plane, uid) for role, uid in service_ids.items()}
+        yield Api(app, client, plane, launcher, tokens, ids, service_ids)
 
 
 @pytest.fixture
@@ -313,7 +327,7 @@ def live_scenario(
     r = api.call(
         "POST",
         "/deployments",
-        officer,
+        manager,  # planned by one person, authorised by another
         json={
             "name": f"deployment for {reference}",
             "location": "High Street, north end",

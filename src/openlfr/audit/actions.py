@@ -9,7 +9,9 @@ class Action(StrEnum):
     # accounts and access
     LOGIN = "auth.login"
     LOGIN_FAILED = "auth.login_failed"
-    ACCOUNT_LOCKED = "auth.locked"
+    PASSWORD_CHANGED = "auth.password_changed"
+    TOTP_ENROLLED = "auth.totp_enrolled"
+    TOTP_REMOVED = "auth.totp_removed"
     LOGOUT = "auth.logout"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"

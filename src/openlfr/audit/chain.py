@@ -32,6 +32,7 @@ class EventContent:
     entity_id: str | None
     deployment_id: int | None
     details: str
+    credential: str | None = None
 
     def canonical(self) -> bytes:
         at = self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -46,6 +47,10 @@ class EventContent:
             self.deployment_id,
             self.details,
         ]
+        if self.credential is not None:
+            # Appended only when present: events written before credentials were recorded
+            # keep the hashes they were written with.
+            fields.append(self.credential)
         return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -32,6 +32,8 @@ class AuditEvent(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     deployment_id: Mapped[int | None] = mapped_column(Integer, index=True)
     details: Mapped[str] = mapped_column(Text)
+    # The session or token that acted ("session:12", "token:3"); hashed with the event.
+    credential: Mapped[str | None] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -61,6 +63,7 @@ class AuditEventRead(BaseModel):
     entity_id: str | None
     deployment_id: int | None
     details: dict[str, Any]
+    credential: str | None = None
     prev_hash: str
     hash: str
 

@@ -70,6 +70,7 @@ def append(
         entity_id=None if entity_id is None else str(entity_id),
         deployment_id=deployment_id,
         details=canonical_details(details or {}),
+        credential=actor.credential,
     )
     digest = event_hash(head.last_hash, content)
     event = AuditEvent(
@@ -82,6 +83,7 @@ def append(
         entity_id=content.entity_id,
         deployment_id=content.deployment_id,
         details=content.details,
+        credential=content.credential,
         prev_hash=head.last_hash,
         hash=digest,
     )
@@ -104,6 +106,7 @@ def _stored(event: AuditEvent) -> StoredEvent:
             entity_id=event.entity_id,
             deployment_id=event.deployment_id,
             details=event.details,
+            credential=event.credential,
         ),
         prev_hash=event.prev_hash,
         hash=event.hash,

@@ -23,6 +23,7 @@ from openlfr.users import service as users
 from openlfr.users.credentials import Passwords
 from openlfr.users.models import User, UserCreate
 from openlfr.users.roles import Role
+from openlfr.users.totp import code_now
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -113,7 +114,10 @@ def user_add(
         False, "--password-stdin", help="Read the password from standard input."
     ),
     machine: bool = typer.Option(
-        False, "--machine", help="No password: the account uses API tokens only."
+        False,
+        "--machine",
+        "--service",
+        help="A service account (workers, integrations): no password, API tokens only.",
     ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -144,6 +148,17 @@ def user_add(
         emit_json({"id": user.id, "username": user.username, "role": user.role})
     else:
         stdout.print(f"created {user.role} {user.username} (id {user.id})")
+
+
+@user_app.command("totp-code")
+def totp_code(
+    key: str = typer.Argument(..., help="The base32 authenticator key (e.g. the demo's)."),
+) -> None:
+    """Print the current 6-digit sign-in code for an authenticator key (what an app shows)."""
+    try:
+        stdout.print(code_now(key.replace(" ", "").upper(), now=SystemClock().now()))
+    except (ValueError, TypeError) as exc:
+        reject(f"not a base32 authenticator key: {exc}")
 
 
 def purge(json_out: bool = typer.Option(False, "--json")) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from openlfr.users.roles import Role
 
 
 class _Strict(BaseModel):
@@ -40,7 +43,7 @@ class DatabaseConfig(_Strict):
 
 
 class AuthConfig(_Strict):
-    """Sessions, API tokens and lockout."""
+    """Sessions, API tokens, sign-in throttling, password policy and two-factor sign-in."""
 
     session_hours: float = Field(
         default=12.0, gt=0, le=168, description="A console session ends this long after login."
@@ -51,20 +54,50 @@ class AuthConfig(_Strict):
         le=1440,
         description="A console session ends after this long without a request.",
     )
-    lockout_threshold: int = Field(
-        default=5,
-        ge=1,
-        le=100,
-        description="Consecutive failed logins after which an account is locked.",
+    throttle_per_address: str = Field(
+        default="20/minute;100/hour;500/day",
+        description="Failed sign-ins allowed from one address (any account), as moving "
+        "windows in the 'limits' notation; each further attempt waits until the window "
+        "has room. Ladders of windows make the wait grow with the failures.",
     )
-    lockout_minutes: float = Field(
-        default=15.0, gt=0, le=10080, description="How long a locked account stays locked."
+    throttle_per_account: str = Field(
+        default="5/minute;10/15 minutes;20/hour;50/day",
+        description="Failed sign-ins allowed for one account from one address. There is "
+        "no account-wide lockout, so nobody can lock another's account.",
     )
-    cookie_secure: bool = Field(
-        default=False,
+    throttle_storage: str = Field(
+        default="memory://",
+        description="Where the throttle counts ('limits' storage URI): memory:// for one "
+        "server process, redis://host:6379 when several share the work.",
+    )
+    password_min_length: int = Field(
+        default=12, ge=8, le=1024, description="Shortest accepted password."
+    )
+    password_min_score: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="Least zxcvbn strength score (0-4) a new password needs; 3 refuses "
+        "common, trivial and pattern passwords and ones made of the account's names.",
+    )
+    totp_required_roles: tuple[str, ...] = Field(
+        default=("admin", "authorising_officer", "watchlist_manager", "commander"),
+        description="Roles that must sign in with a TOTP code as well as the password; "
+        "others may enrol. A member who has not enrolled can do nothing but enrol.",
+    )
+    stream_recheck_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How often an open alert stream re-checks its credential; the stream "
+        "ends within this long of logout, token revocation or disabling the account.",
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
         description=(
-            "Send the session cookie over HTTPS only. Turn on whenever the console is served "
-            "behind TLS (anything but localhost)."
+            "Send the session cookie over HTTPS only. Default (unset): on, except when the "
+            "server answers on a loopback address (127.0.0.1, ::1) or over plain http to "
+            "localhost."
         ),
     )
     argon2_time_cost: int = Field(
@@ -73,6 +106,23 @@ class AuthConfig(_Strict):
     argon2_memory_kib: int = Field(
         default=65536, ge=8, le=4_194_304, description="Argon2id memory per password hash, KiB."
     )
+
+    @field_validator("throttle_per_address", "throttle_per_account")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a 'limits' rate such as '5/minute;20/hour': {exc}") from exc
+        return value
+
+    @field_validator("totp_required_roles")
+    @classmethod
+    def _roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - {str(r) for r in Role})
+        if unknown:
+            raise ValueError(f"unknown roles: {', '.join(unknown)}")
+        return value
 
 
 class RetentionConfig(_Strict):
@@ -176,6 +226,11 @@ class GovernanceConfig(_Strict):
         gt=0,
         le=3650,
         description="A subject enrolled without an expiry expires this long after enrolment.",
+    )
+    separate_authoriser: bool = Field(
+        default=True,
+        description="Separation of duties: a deployment cannot be authorised by anyone who "
+        "planned it or edited its draft (its planner must be someone else).",
     )
     min_reason_chars: int = Field(
         default=10,

@@ -63,10 +63,10 @@ class TextOutput:
 
     def ready(self, base: str, state: DemoState, settings: Settings) -> None:
         table = Table(title=None, show_edge=False, pad_edge=False, box=None)
-        for column in ("sign in as", "password (this run only)", "who"):
+        for column in ("sign in as", "password (this run only)", "authenticator key", "who"):
             table.add_column(column, no_wrap=True)
         for a in state.accounts:
-            table.add_row(a.username, a.password, a.duty)
+            table.add_row(a.username, a.password, a.totp_key or "—", a.duty)
         how = "reused" if state.reused else "authorised just now"
         with self._lock:
             self._out.print()
@@ -80,6 +80,12 @@ class TextOutput:
                 "watchlist photo; everyone else is forgotten within seconds."
             )
             self._out.print(f"Evidence: {state.evidence}.")
+            if any(a.totp_key for a in state.accounts):
+                self._out.print(
+                    "Accounts with an authenticator key also type a 6-digit code when they "
+                    "sign in: add the key to any authenticator app, or print the current "
+                    "code with [bold]openlfr user totp-code KEY[/]."
+                )
             if state.closed_previous is not None:
                 self._out.print(
                     f"The previous demo deployment ({state.closed_previous}) was closed; its "
@@ -147,7 +153,12 @@ class JsonOutput:
                 "cameras": _cameras(state),
                 "listed_walkers": state.scene.scene.listed_walkers(),
                 "accounts": [
-                    {"username": a.username, "password": a.password, "role": a.role.value}
+                    {
+                        "username": a.username,
+                        "password": a.password,
+                        "role": a.role.value,
+                        "totp_key": a.totp_key,
+                    }
                     for a in state.accounts
                 ],
             }

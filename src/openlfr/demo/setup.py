@@ -19,6 +19,8 @@ import numpy as np
 from sqlalchemy import select
 
 from openlfr.api.plane import ControlPlane
+from openlfr.audit import service as audit
+from openlfr.audit.actions import Action
 from openlfr.calibrations import service as calibrations
 from openlfr.config import Settings
 from openlfr.config.server import DEFAULT_OFFENCE_CATEGORIES, DatabaseConfig, GovernanceConfig
@@ -35,7 +37,8 @@ from openlfr.deployments.models import (
 )
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users import service as users
-from openlfr.users.models import User, UserCreate, UserUpdate
+from openlfr.users import totp
+from openlfr.users.models import User, UserCreate
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
 from openlfr.watchlist_records import service as watchlists
@@ -64,6 +67,8 @@ class DemoAccount:
     role: Role
     password: str
     duty: str
+    # The authenticator key of an account whose role signs in with a code (this run only).
+    totp_key: str | None = None
 
 
 ACCOUNTS: tuple[tuple[Role, str, str, str], ...] = (
@@ -155,9 +160,39 @@ def ensure_accounts(plane: ControlPlane) -> tuple[DemoAccount, ...]:
                     plane.passwords,
                 )
             else:
-                users.update(ctx, user, UserUpdate(password=password, unlock=True), plane.passwords)
-            accounts.append(DemoAccount(username, display, role, password, duty))
+                # The demo hands out each run's password itself: not a temporary one.
+                users.set_password(ctx, user, password, plane.passwords, by_owner=True)
+                audit.record(
+                    ctx,
+                    Action.USER_UPDATED,
+                    entity_type="user",
+                    entity_id=user.id,
+                    details={"username": username, "changed": ["password"], "why": "demo run"},
+                )
+            key = (
+                _enrol_second_factor(plane, ctx, username)
+                if (role in plane.settings.auth.totp_required_roles)
+                else None
+            )
+            accounts.append(DemoAccount(username, display, role, password, duty, key))
     return tuple(accounts)
+
+
+def _enrol_second_factor(plane: ControlPlane, ctx: Ctx, username: str) -> str:
+    """A new TOTP key for a demo account whose role needs one, printed with its password
+    (a real account enrols on its Account page, confirming with a code)."""
+    user = _user(ctx, username)
+    assert user is not None
+    key = totp.new_secret(ctx.blobs, user).secret
+    user.totp_confirmed_at = ctx.now
+    audit.record(
+        ctx,
+        Action.TOTP_ENROLLED,
+        entity_type="user",
+        entity_id=user.id,
+        details={"username": username, "why": "demo run"},
+    )
+    return key
 
 
 def _acting(ctx: Ctx, username: str) -> Ctx:
@@ -254,12 +289,14 @@ def describe_evidence(dep: Deployment) -> str:
 
 
 def _new_deployment(plane: ControlPlane, ctx: Ctx, scene: SceneClip) -> int:
+    # Planned by the manager, authorised by the officer: two people (separation of duties).
+    planner = _acting(ctx, "demo-manager")
     officer = _acting(ctx, "demo-officer")
     threshold = plane.settings.matching.threshold
     calibration_id = _shipped_calibration(officer, plane.template_source().model_id, threshold)
     loop_s = scene.scene.duration_s
     dep = deployments.create(
-        officer,
+        planner,
         DeploymentCreate(
             name=DEPLOYMENT_NAME,
             location="Demo High Street (a synthetic scene) and Intel's sample street clip",
@@ -300,7 +337,10 @@ def _new_deployment(plane: ControlPlane, ctx: Ctx, scene: SceneClip) -> int:
             policy=plane.settings.governance,
         )
     deployments.authorise(
-        officer, dep, note="Demo: authorised by 'openlfr demo' for the demo volunteers' photos."
+        officer,
+        dep,
+        note="Demo: authorised by 'openlfr demo' for the demo volunteers' photos.",
+        policy=plane.settings.governance,
     )
     return dep.id
 

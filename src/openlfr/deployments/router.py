@@ -31,6 +31,7 @@ Reader = Annotated[Caller, need(P.DEPLOYMENTS_READ)]
 Planner = Annotated[Caller, need(P.DEPLOYMENTS_PLAN)]
 Authoriser = Annotated[Caller, need(P.DEPLOYMENTS_AUTHORISE)]
 Operator = Annotated[Caller, need(P.DEPLOYMENTS_OPERATE)]
+Closer = Annotated[Caller, need(P.DEPLOYMENTS_CLOSE)]
 
 
 @router.get("/deployments", response_model=Page[DeploymentRead])
@@ -87,10 +88,16 @@ def remove_camera(deployment_id: int, camera_id: int, caller: Planner) -> None:
 
 
 @router.post("/deployments/{deployment_id}/authorise", response_model=DeploymentRead)
-def authorise(deployment_id: int, body: AuthoriseRequest, caller: Authoriser) -> Deployment:
-    """Approve the plan; freezes its watchlist version."""
+def authorise(
+    deployment_id: int, body: AuthoriseRequest, caller: Authoriser, plane: Plane
+) -> Deployment:
+    """Approve the plan; freezes its watchlist version. The authoriser must not be one who
+    planned or edited it (``governance.separate_authoriser``, on by default)."""
     return service.authorise(
-        caller.ctx, service.get(caller.ctx, deployment_id, lock=True), note=body.note
+        caller.ctx,
+        service.get(caller.ctx, deployment_id, lock=True),
+        note=body.note,
+        policy=plane.settings.governance,
     )
 
 
@@ -159,12 +166,13 @@ def override_evidence(
 def close(
     deployment_id: int,
     body: ReasonRequest,
-    caller: Operator,
+    caller: Closer,
     plane: Plane,
     tasks: BackgroundTasks,
 ) -> Deployment:
-    """Close for good: cameras stop; the watchlist and its templates are purged by the next
-    retention run after the configured grace (at most 24 h)."""
+    """Close for good (commanders and authorising officers only): cameras stop; the
+    watchlist and its templates are purged by the next retention run after the
+    configured grace (at most 24 h)."""
     dep = service.get(caller.ctx, deployment_id, lock=True)
     service.close(caller.ctx, dep, reason=body.reason, retention=plane.settings.retention)
     tasks.add_task(plane.live.stop, dep.id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.audit.chain import JSONValue
+from openlfr.audit.models import AuditEvent
 from openlfr.config.server import GovernanceConfig, RetentionConfig
 from openlfr.deployments import camera_sources, evidence
 from openlfr.deployments.models import (
@@ -22,7 +23,7 @@ from openlfr.deployments.models import (
     DeploymentUpdate,
 )
 from openlfr.storage.context import Ctx
-from openlfr.storage.errors import Conflict, InvalidInput, NotFound
+from openlfr.storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from openlfr.watchlist_records import lifecycle
 from openlfr.watchlist_records import service as watchlists
 from openlfr.watchlist_records.models import WatchlistState, WatchlistVersion
@@ -194,9 +195,42 @@ def remove_camera(ctx: Ctx, dep: Deployment, camera_id: int) -> None:
     )
 
 
-def authorise(ctx: Ctx, dep: Deployment, *, note: str) -> Deployment:
-    """An authorising officer approves the plan; the watchlist is frozen from now on."""
+_PLANNING = (
+    Action.DEPLOYMENT_CREATED,
+    Action.DEPLOYMENT_UPDATED,
+    Action.CAMERA_ADDED,
+    Action.CAMERA_REMOVED,
+)
+
+
+def planners(ctx: Ctx, dep: Deployment) -> set[int]:
+    """The accounts that created or edited the draft, read from the audit log."""
+    rows = ctx.db.execute(
+        select(AuditEvent.actor_user_id).where(
+            AuditEvent.deployment_id == dep.id,
+            AuditEvent.action.in_([str(a) for a in _PLANNING]),
+            AuditEvent.actor_user_id.is_not(None),
+        )
+    ).scalars()
+    return {r for r in rows if r is not None}
+
+
+def authorise(
+    ctx: Ctx, dep: Deployment, *, note: str, policy: GovernanceConfig | None = None
+) -> Deployment:
+    """An authorising officer approves the plan; the watchlist is frozen from now on.
+
+    With ``policy.separate_authoriser`` (the default) the officer must not be one who
+    planned or edited the draft: two people stand behind every deployment.
+    """
     _require(dep, S.DRAFT, doing="authorise")
+    separate = policy is None or policy.separate_authoriser
+    if separate and ctx.actor.user_id is not None and ctx.actor.user_id in planners(ctx, dep):
+        raise Forbidden(
+            "you planned or edited this deployment: another authorising officer must "
+            "authorise it (separation of duties)",
+            code="same_planner",
+        )
     if dep.watchlist_id is None:
         raise InvalidInput("choose a watchlist before authorising", field="watchlist_id")
     if not dep.cameras:

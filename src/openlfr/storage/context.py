@@ -26,6 +26,8 @@ class Actor:
     kind: ActorKind
     name: str
     user_id: int | None = None
+    # Which credential acted: "session:<id>" or "token:<id>" (None for system work).
+    credential: str | None = None
 
     @classmethod
     def system(cls, name: str) -> Actor:

@@ -50,3 +50,14 @@ class Forbidden(DomainError):
     """Valid credentials without the needed permission."""
 
     code = "forbidden"
+
+
+class TooManyAttempts(DomainError):
+    """Throttled: the caller must wait ``retry_after_s`` seconds before trying again."""
+
+    code = "too_many_attempts"
+    commit_anyway = True  # the refused attempt is audited
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

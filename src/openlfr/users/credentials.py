@@ -19,6 +19,7 @@ class Passwords:
     costs the same as one who does, so timing reveals nothing about usernames."""
 
     def __init__(self, config: AuthConfig) -> None:
+        self.config = config
         self._hasher = PasswordHasher(
             time_cost=config.argon2_time_cost, memory_cost=config.argon2_memory_kib, parallelism=1
         )

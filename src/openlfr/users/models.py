@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openlfr.storage.base import Base, UTCDateTime
@@ -16,20 +16,35 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
 class User(Base):
+    """An account: a person (password, maybe TOTP) or a service account (API tokens)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
-    # None for machine accounts, which authenticate with API tokens only.
+    # None for service accounts, which authenticate with API tokens only.
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # A service account (a worker, an integration): API tokens, never a password. Only
+    # service accounts hold tokens, so nobody acts as a person without their password.
+    service_account: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when someone else (an admin) set the password: the owner must choose a new
+    # one before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two-factor sign-in: the TOTP secret sealed with the data key; confirmed once the
+    # owner typed a right code; the last time step used, so no code works twice.
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_confirmed_at is not None
 
 
 class LoginSession(Base):
@@ -81,18 +96,45 @@ class UserCreate(_Schema):
         default=None,
         min_length=12,
         max_length=1024,
-        description="At least 12 characters. Omit for a machine account (API tokens only).",
+        description="At least 12 characters, not common or easily guessed. Omit for a "
+        "service account (API tokens only).",
+    )
+    service_account: bool | None = Field(
+        default=None,
+        description="A service account (workers, integrations) has API tokens and no "
+        "password; a person has a password and no tokens. Default: a service account "
+        "exactly when no password is given.",
     )
 
     _username = field_validator("username")(_check_username)
+
+    @model_validator(mode="after")
+    def _kind(self) -> UserCreate:
+        if self.service_account is None:
+            self.service_account = self.password is None
+        if self.service_account and self.password is not None:
+            raise ValueError("a service account has no password (it uses API tokens)")
+        if not self.service_account and self.password is None:
+            raise ValueError("a person needs a password")
+        return self
 
 
 class UserUpdate(_Schema):
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     active: bool | None = Field(default=None, description="False disables the account.")
-    password: str | None = Field(default=None, min_length=12, max_length=1024)
-    unlock: bool = Field(default=False, description="True clears a lockout.")
+    password: str | None = Field(
+        default=None,
+        min_length=12,
+        max_length=1024,
+        description="A new password set by an administrator: the owner must change it at "
+        "the next sign-in, and every session and token of theirs ends.",
+    )
+    reset_totp: bool = Field(
+        default=False,
+        description="Forget the account's TOTP secret (a lost phone); it enrols again at the "
+        "next sign-in. Ends its sessions.",
+    )
 
 
 class UserRead(_Schema):
@@ -103,7 +145,9 @@ class UserRead(_Schema):
     display_name: str
     role: Role
     active: bool
-    locked_until: datetime | None
+    service_account: bool
+    must_change_password: bool
+    totp_enabled: bool = Field(description="Signs in with a TOTP code as well.")
     created_at: datetime
     created_by: str
     last_login_at: datetime | None
@@ -112,6 +156,27 @@ class UserRead(_Schema):
 class LoginRequest(_Schema):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
+    totp: str | None = Field(
+        default=None,
+        max_length=16,
+        description="The 6-digit code of the authenticator app, for accounts enrolled in "
+        "two-factor sign-in.",
+    )
+
+
+class TotpCode(_Schema):
+    code: str = Field(min_length=6, max_length=16, description="A 6-digit TOTP code.")
+
+
+class TotpEnrolment(_Schema):
+    secret: str = Field(description="Base32 secret for the authenticator app. Shown once.")
+    uri: str = Field(description="otpauth:// URI with the same secret (what the QR code holds).")
+    qr_svg_data_uri: str = Field(description="The URI as a QR code (SVG data URI).")
+
+
+class PasswordChange(_Schema):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(min_length=12, max_length=1024)
 
 
 class TokenCreate(_Schema):

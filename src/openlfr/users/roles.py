@@ -10,6 +10,7 @@ class Role(StrEnum):
 
     ADMIN = "admin"
     AUTHORISING_OFFICER = "authorising_officer"
+    COMMANDER = "commander"
     WATCHLIST_MANAGER = "watchlist_manager"
     OPERATOR = "operator"
     AUDITOR = "auditor"
@@ -26,6 +27,7 @@ class Permission(StrEnum):
     DEPLOYMENTS_PLAN = "deployments:plan"
     DEPLOYMENTS_AUTHORISE = "deployments:authorise"
     DEPLOYMENTS_OPERATE = "deployments:operate"
+    DEPLOYMENTS_CLOSE = "deployments:close"
     WATCHLISTS_READ = "watchlists:read"
     WATCHLISTS_WRITE = "watchlists:write"
     REFERENCE_IMAGES_VIEW = "reference_images:view"
@@ -64,11 +66,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.DEPLOYMENTS_PLAN,
             _P.DEPLOYMENTS_AUTHORISE,
             _P.DEPLOYMENTS_OPERATE,
+            _P.DEPLOYMENTS_CLOSE,
             _P.WATCHLISTS_READ,
             _P.REFERENCE_IMAGES_VIEW,
             _P.ALERTS_READ,
             _P.ALERT_CROPS_VIEW,
             _P.ALERTS_HOLD,
+        }
+    ),
+    # The deployment commander runs the deployment on the day: starts and stops its
+    # cameras and closes it (which purges its watchlist); sees alerts but no faces.
+    Role.COMMANDER: frozenset(
+        {
+            _P.ACCOUNT_SELF,
+            _P.DEPLOYMENTS_READ,
+            _P.DEPLOYMENTS_OPERATE,
+            _P.DEPLOYMENTS_CLOSE,
+            _P.WATCHLISTS_READ,
+            _P.ALERTS_READ,
         }
     ),
     Role.WATCHLIST_MANAGER: frozenset(

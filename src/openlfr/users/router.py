@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from openlfr.api.auth import SESSION_COOKIE, Caller, Public, need
+from openlfr.api.auth import SESSION_COOKIE, Caller, Public, client_address, need
 from openlfr.api.deps import Plane
+from openlfr.api.errors import ErrorBody
 from openlfr.api.pagination import Page, Paging
-from openlfr.users import service
+from openlfr.users import second_factor, service
 from openlfr.users.models import (
     LoginRequest,
+    PasswordChange,
     TokenCreate,
     TokenCreated,
     TokenRead,
+    TotpCode,
+    TotpEnrolment,
     User,
     UserCreate,
     UserRead,
@@ -27,11 +32,26 @@ Manager = Annotated[Caller, need(P.USERS_MANAGE)]
 Self = Annotated[Caller, need(P.ACCOUNT_SELF)]
 
 
-@router.post("/auth/login", response_model=UserRead)
-def login(body: LoginRequest, caller: Public, plane: Plane, response: Response) -> User:
-    """Open a console session (an HttpOnly, SameSite=Strict cookie)."""
+@router.post(
+    "/auth/login",
+    response_model=UserRead,
+    responses={429: {"model": ErrorBody, "description": "Wait Retry-After seconds."}},
+)
+def login(
+    body: LoginRequest, caller: Public, plane: Plane, request: Request, response: Response
+) -> User:
+    """Open a console session (an HttpOnly, SameSite=Strict cookie; Secure unless served
+    on loopback). Accounts enrolled in two-factor sign-in send ``totp`` as well. Failed
+    attempts slow down further ones from the same address (429 with Retry-After)."""
     result = service.login(
-        caller.ctx, body.username, body.password, plane.passwords, plane.settings.auth
+        caller.ctx,
+        body.username,
+        body.password,
+        plane.passwords,
+        plane.settings.auth,
+        throttle=plane.throttle,
+        address=client_address(request),
+        code=body.totp,
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -39,10 +59,30 @@ def login(body: LoginRequest, caller: Public, plane: Plane, response: Response) 
         max_age=int(plane.settings.auth.session_hours * 3600),
         httponly=True,
         samesite="strict",
-        secure=plane.settings.auth.cookie_secure,
+        secure=cookie_secure(request, plane.settings.auth.cookie_secure),
         path="/",
     )
     return result.user
+
+
+def cookie_secure(request: Request, setting: bool | None) -> bool:
+    """The configured choice, else Secure unless this server answers on loopback."""
+    if setting is not None:
+        return setting
+    if request.url.scheme == "https":
+        return True
+    server = request.scope.get("server")
+    host = server[0] if server else request.url.hostname or ""
+    return not _loopback(str(host))
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -59,6 +99,42 @@ def me(caller: Self) -> User:
     return caller.user
 
 
+@router.post("/auth/me/password", response_model=UserRead)
+def change_my_password(body: PasswordChange, caller: Self, plane: Plane) -> User:
+    """Choose a new password (policy checked); other sessions of yours end."""
+    assert caller.user is not None
+    return service.change_own_password(
+        caller.ctx,
+        caller.user,
+        body.current_password,
+        body.new_password,
+        plane.passwords,
+        keep_session=caller.session_id,
+    )
+
+
+@router.post("/auth/me/totp", response_model=TotpEnrolment, status_code=201)
+def start_totp(caller: Self) -> TotpEnrolment:
+    """Start two-factor sign-in: a new secret for an authenticator app (shown once)."""
+    assert caller.user is not None
+    e = second_factor.start(caller.ctx, caller.user)
+    return TotpEnrolment(secret=e.secret, uri=e.uri, qr_svg_data_uri=e.qr_svg_data_uri)
+
+
+@router.post("/auth/me/totp/confirm", response_model=UserRead)
+def confirm_totp(body: TotpCode, caller: Self) -> User:
+    """Turn two-factor sign-in on with a code the app shows for the new secret."""
+    assert caller.user is not None
+    return second_factor.confirm(caller.ctx, caller.user, body.code)
+
+
+@router.post("/auth/me/totp/remove", response_model=UserRead)
+def remove_totp(body: TotpCode, caller: Self, plane: Plane) -> User:
+    """Turn two-factor sign-in off (only for roles that do not require it)."""
+    assert caller.user is not None
+    return second_factor.remove(caller.ctx, caller.user, body.code, plane.settings.auth)
+
+
 @router.get("/auth/me/tokens", response_model=list[TokenRead])
 def my_tokens(caller: Self) -> list[TokenRead]:
     assert caller.user is not None
@@ -67,7 +143,7 @@ def my_tokens(caller: Self) -> list[TokenRead]:
 
 @router.post("/auth/me/tokens", response_model=TokenCreated, status_code=201)
 def create_my_token(body: TokenCreate, caller: Self) -> TokenCreated:
-    """A personal API token for scripts, with the caller's own role."""
+    """A further token for the calling service account (people hold no tokens)."""
     assert caller.user is not None
     row, token = service.create_token(caller.ctx, caller.user, body)
     return TokenCreated.model_validate(
@@ -94,7 +170,7 @@ def list_users(caller: Manager, page: Paging) -> Page[UserRead]:
 
 @router.post("/users", response_model=UserRead, status_code=201)
 def create_user(body: UserCreate, caller: Manager, plane: Plane) -> User:
-    """A person (with a password) or a machine account (API tokens only)."""
+    """A person (with a password) or a service account (API tokens only)."""
     return service.create(caller.ctx, body, plane.passwords)
 
 
@@ -105,7 +181,8 @@ def get_user(user_id: int, caller: Manager) -> User:
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(user_id: int, body: UserUpdate, caller: Manager, plane: Plane) -> User:
-    """Change role, disable, reset the password (ends sessions) or clear a lockout."""
+    """Change role, disable, reset the password (temporary: the owner must change it; their
+    sessions and tokens end) or reset two-factor sign-in."""
     return service.update(caller.ctx, service.get(caller.ctx, user_id), body, plane.passwords)
 
 
@@ -117,7 +194,8 @@ def list_user_tokens(user_id: int, caller: Manager) -> list[TokenRead]:
 
 @router.post("/users/{user_id}/tokens", response_model=TokenCreated, status_code=201)
 def create_user_token(user_id: int, body: TokenCreate, caller: Manager) -> TokenCreated:
-    """An API token for a (machine) account; the secret is in this response only."""
+    """An API token for a service account (refused for people); the secret is in this
+    response only."""
     row, token = service.create_token(caller.ctx, service.get(caller.ctx, user_id), body)
     return TokenCreated.model_validate(
         {**TokenRead.model_validate(row).model_dump(), "token": token}

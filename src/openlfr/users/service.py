@@ -1,4 +1,4 @@
-"""Accounts, logins with lockout, console sessions and API tokens."""
+"""Accounts, throttled sign-in with passwords and TOTP, console sessions and API tokens."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.config.server import AuthConfig
 from openlfr.storage.context import Actor, ActorKind, Ctx
-from openlfr.storage.errors import Conflict, DomainError, NotFound
+from openlfr.storage.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+)
+from openlfr.users import totp
 from openlfr.users.credentials import (
     Passwords,
     digest,
@@ -22,24 +30,53 @@ from openlfr.users.credentials import (
     split_api_token,
 )
 from openlfr.users.models import ApiToken, LoginSession, TokenCreate, User, UserCreate, UserUpdate
+from openlfr.users.policy import check_password
 from openlfr.users.roles import Role
+from openlfr.users.throttle import LoginThrottle
 
 ENTITY = "user"
 
 
 class LoginFailed(DomainError):
-    """Wrong username or password, a disabled account, or a locked one (one message for all,
-    so the response does not reveal which). The failure is audited and counted."""
+    """Wrong username, password or code, or a disabled account (one message for all, so
+    the response does not reveal which). The failure is audited and counted."""
 
     code = "login_failed"
     commit_anyway = True
 
     def __init__(self) -> None:
-        super().__init__("login failed: wrong username or password, or the account is locked")
+        super().__init__(
+            "login failed: wrong username or password (or authentication code, if you use one)"
+        )
 
 
-def actor_for(user: User, *, via_token: bool = False) -> Actor:
-    return Actor(ActorKind.TOKEN if via_token else ActorKind.USER, user.username, user.id)
+class NotAPerson(Forbidden):
+    """API tokens belong to service accounts; people sign in with their own password."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username} is a person's account: API tokens are only for service accounts "
+            "(workers, integrations). Create a service account for the job.",
+            code="not_a_service_account",
+        )
+
+
+def actor_for(user: User, *, via_token: bool = False, credential: str | None = None) -> Actor:
+    return Actor(
+        ActorKind.TOKEN if via_token else ActorKind.USER, user.username, user.id, credential
+    )
+
+
+def pending_setup(user: User, config: AuthConfig) -> str | None:
+    """What a person must do before anything else: change a password someone else set,
+    or enrol in two-factor sign-in that their role requires. None when nothing is due."""
+    if user.service_account:
+        return None
+    if user.must_change_password:
+        return "password_change_required"
+    if user.role in config.totp_required_roles and not user.totp_enabled:
+        return "totp_enrolment_required"
+    return None
 
 
 def get(ctx: Ctx, user_id: int) -> User:
@@ -56,6 +93,14 @@ def list_users(ctx: Ctx, *, offset: int, limit: int) -> tuple[list[User], int]:
 
 
 def create(ctx: Ctx, data: UserCreate, passwords: Passwords) -> User:
+    """A person (password) or a service account (tokens); the password must pass the policy."""
+    if data.password is not None:
+        check_password(
+            data.password,
+            passwords.config,
+            user_inputs=(data.username, data.display_name),
+            field="password",
+        )
     taken = ctx.db.execute(select(User.id).where(User.username == data.username)).first()
     if taken:
         raise Conflict(f"username {data.username!r} is taken", code="username_taken")
@@ -64,8 +109,9 @@ def create(ctx: Ctx, data: UserCreate, passwords: Passwords) -> User:
         display_name=data.display_name,
         role=data.role,
         password_hash=passwords.hash(data.password) if data.password else None,
+        service_account=bool(data.service_account),
+        must_change_password=False,
         active=True,
-        failed_logins=0,
         created_at=ctx.now,
         created_by=ctx.actor.label,
     )
@@ -76,7 +122,11 @@ def create(ctx: Ctx, data: UserCreate, passwords: Passwords) -> User:
         Action.USER_CREATED,
         entity_type=ENTITY,
         entity_id=user.id,
-        details={"username": user.username, "role": user.role, "machine": data.password is None},
+        details={
+            "username": user.username,
+            "role": user.role,
+            "service_account": user.service_account,
+        },
     )
     return user
 
@@ -97,13 +147,12 @@ def update(ctx: Ctx, user: User, data: UserUpdate, passwords: Passwords) -> User
         user.active = data.active
         changed.append("active")
     if data.password is not None:
-        user.password_hash = passwords.hash(data.password)
-        _end_sessions(ctx.db, user.id)
+        set_password(ctx, user, data.password, passwords, by_owner=ctx.actor.user_id == user.id)
         changed.append("password")
-    if data.unlock:
-        user.failed_logins = 0
-        user.locked_until = None
-        changed.append("unlocked")
+    if data.reset_totp and user.totp_sealed is not None:
+        totp.clear(user)
+        _end_sessions(ctx.db, user.id)
+        changed.append("totp_reset")
     ctx.db.flush()
     audit.record(
         ctx,
@@ -129,90 +178,178 @@ def _keep_an_admin(ctx: Ctx, user: User, *, becoming: Role | None) -> None:
         )
 
 
+def set_password(
+    ctx: Ctx, user: User, password: str, passwords: Passwords, *, by_owner: bool
+) -> None:
+    """Set a password (policy checked). Set by anyone but its owner, it is temporary: the
+    owner must change it at the next sign-in, and every session and token of theirs ends,
+    so whoever set it cannot act as them."""
+    if user.service_account:
+        raise InvalidInput(
+            "a service account has no password (it uses API tokens)", field="password"
+        )
+    check_password(
+        password,
+        passwords.config,
+        user_inputs=(user.username, user.display_name),
+        field="password",
+    )
+    user.password_hash = passwords.hash(password)
+    user.must_change_password = not by_owner
+    _end_sessions(ctx.db, user.id)
+    if not by_owner:
+        _revoke_tokens(ctx, user)
+
+
+def change_own_password(
+    ctx: Ctx, user: User, current: str, new: str, passwords: Passwords, *, keep_session: int | None
+) -> User:
+    """The owner changes their password: the current one proves it is them. Their other
+    sessions end; the one they use now (``keep_session``) stays."""
+    if not passwords.verify(user.password_hash, current):
+        raise InvalidInput("the current password is wrong", field="current_password")
+    if passwords.verify(user.password_hash, new):
+        raise InvalidInput("choose a password you have not used here", field="new_password")
+    try:
+        check_password(
+            new,
+            passwords.config,
+            user_inputs=(user.username, user.display_name),
+            field="new_password",
+        )
+    except InvalidInput:
+        raise
+    user.password_hash = passwords.hash(new)
+    user.must_change_password = False
+    query = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep_session is not None:
+        query = query.where(LoginSession.id != keep_session)
+    ctx.db.execute(query)
+    ctx.db.flush()
+    audit.record(
+        ctx,
+        Action.PASSWORD_CHANGED,
+        entity_type=ENTITY,
+        entity_id=user.id,
+        details={"username": user.username},
+    )
+    return user
+
+
 def _end_sessions(db: Session, user_id: int) -> None:
     db.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+
+
+def _revoke_tokens(ctx: Ctx, user: User) -> None:
+    for row in ctx.db.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).scalars():
+        row.revoked_at = ctx.now
+        audit.record(
+            ctx,
+            Action.TOKEN_REVOKED,
+            entity_type="token",
+            entity_id=row.id,
+            details={"user": user.username, "name": row.name, "why": "password reset"},
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     user: User
     session_secret: str
+    session_id: int
     expires_at: datetime
 
 
 def login(
-    ctx: Ctx, username: str, password: str, passwords: Passwords, config: AuthConfig
+    ctx: Ctx,
+    username: str,
+    password: str,
+    passwords: Passwords,
+    config: AuthConfig,
+    *,
+    throttle: LoginThrottle,
+    address: str,
+    code: str | None = None,
 ) -> LoginResult:
-    """Check a password and open a session; :class:`LoginFailed` (audited) otherwise.
+    """Check the password (and TOTP code, once enrolled) and open a session.
 
-    After ``lockout_threshold`` consecutive failures the account is locked for
-    ``lockout_minutes``; a correct password does not open a locked account.
+    Refusals are audited: :class:`LoginFailed` for any wrong part, and
+    :class:`TooManyAttempts` while the throttle makes this address wait (checked
+    before the password, so waiting attempts reveal nothing and cost nothing).
     """
+    wait = throttle.wait_s(username, address)
+    if wait > 0:
+        _failed(ctx, username, None, "throttled", address)
+        raise TooManyAttempts(
+            f"too many failed sign-ins from this address: try again in {wait:.0f} s",
+            retry_after_s=wait,
+        )
     user = ctx.db.execute(
         select(User).where(User.username == username).with_for_update()
     ).scalar_one_or_none()
     ok = passwords.verify(user.password_hash if user else None, password)
-    locked = user is not None and user.locked_until is not None and user.locked_until > ctx.now
-    if user is None or not ok or locked or not user.active:
-        reason = (
-            "unknown user"
-            if user is None
-            else "locked"
-            if locked
-            else "disabled"
-            if not user.active
-            else "wrong password"
-        )
-        audit.record(
-            ctx,
-            Action.LOGIN_FAILED,
-            entity_type=ENTITY,
-            entity_id=None if user is None else user.id,
-            details={"username": username[:64], "reason": reason},
-        )
-        if user is not None and not ok and not locked:
-            user.failed_logins += 1
-            if user.failed_logins >= config.lockout_threshold:
-                user.locked_until = ctx.now + timedelta(minutes=config.lockout_minutes)
-                audit.record(
-                    ctx,
-                    Action.ACCOUNT_LOCKED,
-                    entity_type=ENTITY,
-                    entity_id=user.id,
-                    details={
-                        "username": user.username,
-                        "failures": user.failed_logins,
-                        "until": user.locked_until.isoformat(),
-                    },
-                )
+    reason = None
+    if user is None:
+        reason = "unknown user"
+    elif not ok:
+        reason = "wrong password"
+    elif not user.active:
+        reason = "disabled"
+    elif user.totp_enabled and not totp.check_code(ctx.blobs, user, code or "", now=ctx.now):
+        reason = "wrong or missing authentication code"
+    if reason is not None or user is None:
+        throttle.failed(username, address)
+        _failed(ctx, username, user, reason or "unknown user", address)
         ctx.db.flush()
         raise LoginFailed()
     assert user.password_hash is not None
+    throttle.succeeded(username, address)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = ctx.now
     secret = new_session_secret()
     expires = ctx.now + timedelta(hours=config.session_hours)
-    ctx.db.add(
-        LoginSession(
-            user_id=user.id,
-            token_hash=digest(secret),
-            created_at=ctx.now,
-            expires_at=expires,
-            last_seen_at=ctx.now,
-        )
+    row = LoginSession(
+        user_id=user.id,
+        token_hash=digest(secret),
+        created_at=ctx.now,
+        expires_at=expires,
+        last_seen_at=ctx.now,
     )
+    ctx.db.add(row)
     ctx.db.flush()
+    # The event names the session it opened (the actor was anonymous until now).
+    acting = Ctx(
+        db=ctx.db,
+        actor=actor_for(user, credential=f"session:{row.id}"),
+        now=ctx.now,
+        blobs=ctx.blobs,
+    )
     audit.record(
-        ctx,
+        acting,
         Action.LOGIN,
         entity_type=ENTITY,
         entity_id=user.id,
-        details={"username": user.username},
+        details={
+            "username": user.username,
+            "address": address,
+            "second_factor": user.totp_enabled,
+            "pending": pending_setup(user, config),
+        },
     )
-    return LoginResult(user, secret, expires)
+    return LoginResult(user, secret, row.id, expires)
+
+
+def _failed(ctx: Ctx, username: str, user: User | None, reason: str, address: str) -> None:
+    audit.record(
+        ctx,
+        Action.LOGIN_FAILED,
+        entity_type=ENTITY,
+        entity_id=None if user is None else user.id,
+        details={"username": username[:64], "reason": reason, "address": address},
+    )
 
 
 def logout(ctx: Ctx, session_secret: str) -> None:
@@ -225,10 +362,20 @@ def logout(ctx: Ctx, session_secret: str) -> None:
         ctx.db.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who a request's credential belongs to, and which credential it is."""
+
+    user: User
+    label: str  # "session:<id>" or "token:<id>"
+    session_id: int | None = None
+
+
 def user_for_session(
-    db: Session, session_secret: str, *, now: datetime, config: AuthConfig
-) -> User | None:
-    """The active user behind a session cookie, refreshing its idle timer; None if invalid."""
+    db: Session, session_secret: str, *, now: datetime, config: AuthConfig, touch: bool = True
+) -> Credential | None:
+    """The active person behind a session cookie, refreshing its idle timer (unless
+    ``touch`` is False); None if invalid."""
     row = db.execute(
         select(LoginSession).where(LoginSession.token_hash == digest(session_secret))
     ).scalar_one_or_none()
@@ -241,12 +388,17 @@ def user_for_session(
     user = db.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_seen_at = now
-    return user
+    if touch:
+        row.last_seen_at = now
+    return Credential(user, f"session:{row.id}", row.id)
 
 
-def user_for_token(db: Session, token: str, *, now: datetime) -> User | None:
-    """The active user behind an API token; None if malformed, unknown, revoked or expired."""
+def user_for_token(
+    db: Session, token: str, *, now: datetime, touch: bool = True
+) -> Credential | None:
+    """The active service account behind an API token; None if malformed, unknown,
+    revoked, expired, or held by a person's account (issued before tokens were refused
+    to people)."""
     parts = split_api_token(token)
     if parts is None:
         return None
@@ -257,13 +409,43 @@ def user_for_token(db: Session, token: str, *, now: datetime) -> User | None:
     if row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
         return None
     user = db.get(User, row.user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or not user.service_account:
         return None
-    row.last_used_at = now
-    return user
+    if touch:
+        row.last_used_at = now
+    return Credential(user, f"token:{row.id}")
+
+
+def still_valid(db: Session, credential: str, *, now: datetime, config: AuthConfig) -> bool:
+    """Whether a credential (``session:<id>`` / ``token:<id>``) still stands: not logged
+    out, expired, revoked, and its account active. Touches nothing."""
+    kind, _, raw = credential.partition(":")
+    if not raw.isdigit():
+        return False
+    user: User | None = None
+    if kind == "session":
+        session = db.get(LoginSession, int(raw))
+        if session is None or now >= session.expires_at:
+            return False
+        if now >= session.last_seen_at + timedelta(minutes=config.idle_minutes):
+            return False
+        user = db.get(User, session.user_id)
+    elif kind == "token":
+        token = db.get(ApiToken, int(raw))
+        if token is None or token.revoked_at is not None:
+            return False
+        if token.expires_at is not None and now >= token.expires_at:
+            return False
+        user = db.get(User, token.user_id)
+        if user is not None and not user.service_account:
+            return False
+    return user is not None and user.active
 
 
 def create_token(ctx: Ctx, user: User, data: TokenCreate) -> tuple[ApiToken, str]:
+    """A new API token for a service account (:class:`NotAPerson` for a person's)."""
+    if not user.service_account:
+        raise NotAPerson(user.username)
     token, prefix, secret = new_api_token()
     row = ApiToken(
         user_id=user.id,

@@ -78,6 +78,7 @@ _BY_PAGE = {info.page: info for info in PAGES}
 _HOME: dict[Role, Page] = {
     Role.OPERATOR: Page.ALERTS,
     Role.AUTHORISING_OFFICER: Page.DEPLOYMENTS,
+    Role.COMMANDER: Page.DEPLOYMENTS,
     Role.WATCHLIST_MANAGER: Page.WATCHLISTS,
     Role.AUDITOR: Page.AUDIT,
     Role.ADMIN: Page.DEPLOYMENTS,
@@ -86,6 +87,7 @@ _HOME: dict[Role, Page] = {
 ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: "Administrator",
     Role.AUTHORISING_OFFICER: "Authorising officer",
+    Role.COMMANDER: "Deployment commander",
     Role.WATCHLIST_MANAGER: "Watchlist manager",
     Role.OPERATOR: "Operator",
     Role.AUDITOR: "Auditor",

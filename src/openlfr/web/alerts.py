@@ -8,6 +8,7 @@ watchlist photo), claims, and a stream of claim and decision events.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -19,6 +20,8 @@ from sqlalchemy import select
 from openlfr.alert_records import service as alert_service
 from openlfr.alert_records.models import AdjudicationCreate, AlertRead, AlertRecord
 from openlfr.api.auth import Caller, need
+from openlfr.api.plane import ControlPlane
+from openlfr.api.watch import CredentialWatch
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.storage.context import Ctx
@@ -45,6 +48,12 @@ def hub_of(request: Request) -> ConsoleHub:
     hub = request.app.state.hub
     assert isinstance(hub, ConsoleHub)
     return hub
+
+
+def plane_of(request: Request) -> ControlPlane:
+    plane = request.app.state.plane
+    assert isinstance(plane, ControlPlane)
+    return plane
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,18 +190,26 @@ def decide(
     return alert
 
 
-async def _events(hub: ConsoleHub) -> AsyncIterator[bytes]:
+async def _events(hub: ConsoleHub, watch: CredentialWatch) -> AsyncIterator[bytes]:
     listener = hub.listen()
+    quiet_since = time.monotonic()
     try:
         yield b"retry: 2000\n\n"
         while True:
             try:
-                event = await asyncio.wait_for(listener.queue.get(), KEEPALIVE_S)
+                event = await asyncio.wait_for(listener.queue.get(), watch.interval_s)
             except TimeoutError:
-                yield b": keepalive\n\n"
+                if not await watch.still_valid():
+                    return  # signed out, or the account was disabled
+                if time.monotonic() - quiet_since >= KEEPALIVE_S:
+                    quiet_since = time.monotonic()
+                    yield b": keepalive\n\n"
                 continue
+            if not await watch.still_valid():
+                return
             if event is None:
                 return
+            quiet_since = time.monotonic()
             yield sse(event)
     finally:
         hub.unlisten(listener)
@@ -202,7 +219,7 @@ async def _events(hub: ConsoleHub) -> AsyncIterator[bytes]:
 def events(request: Request, caller: Reader) -> StreamingResponse:
     """Claims and decisions as server-sent events (the current claims first)."""
     return StreamingResponse(
-        _events(hub_of(request)),
+        _events(hub_of(request), CredentialWatch(plane_of(request), caller.ctx.actor.credential)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

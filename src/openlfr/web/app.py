@@ -22,9 +22,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openlfr.api import errors
 from openlfr.api.plane import ControlPlane
 from openlfr.storage.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorised
-from openlfr.web import alerts, audit_pages, auth_pages, cameras, deployment_pages, watchlist_pages
+from openlfr.web import (
+    account_pages,
+    alerts,
+    audit_pages,
+    auth_pages,
+    cameras,
+    deployment_pages,
+    watchlist_pages,
+)
 from openlfr.web.access import page_info
-from openlfr.web.guard import LoginRequired, PageForbidden
+from openlfr.web.guard import LoginRequired, PageForbidden, SetupRequired
 from openlfr.web.live import ConsoleHub
 from openlfr.web.preview import PreviewHub
 from openlfr.web.record_pages import router as record_router
@@ -91,6 +99,9 @@ def console_app(plane: ControlPlane, preview: PreviewHub) -> FastAPI:
         assert isinstance(exc, LoginRequired)
         return RedirectResponse(f"{PREFIX}/login?next={quote(exc.back_to, safe='/')}", 303)
 
+    async def setup_required(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(f"{PREFIX}/account", 303)
+
     async def page_forbidden(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageForbidden)
         info = page_info(exc.page)
@@ -131,6 +142,7 @@ def console_app(plane: ControlPlane, preview: PreviewHub) -> FastAPI:
 
     handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
         LoginRequired: login_required,
+        SetupRequired: setup_required,
         PageForbidden: page_forbidden,
         DomainError: domain_error,
     }
@@ -138,7 +150,15 @@ def console_app(plane: ControlPlane, preview: PreviewHub) -> FastAPI:
         app.add_exception_handler(exc_type, handler)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth_pages, alerts, cameras, deployment_pages, watchlist_pages, audit_pages):
+    for module in (
+        auth_pages,
+        account_pages,
+        alerts,
+        cameras,
+        deployment_pages,
+        watchlist_pages,
+        audit_pages,
+    ):
         app.include_router(module.router)
     app.include_router(record_router)  # published deployment records
     app.add_middleware(_SecurityHeaders)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from openlfr.api.auth import Caller, Requires
 from openlfr.users.models import User
 from openlfr.users.roles import Permission, Role
+from openlfr.users.service import pending_setup
 from openlfr.web.access import ROLE_LABELS, Page, PageInfo, can, can_open, navigation
 
 
@@ -19,6 +20,11 @@ class LoginRequired(Exception):
     def __init__(self, back_to: str) -> None:
         super().__init__(back_to)
         self.back_to = back_to
+
+
+class SetupRequired(Exception):
+    """Signed in, but a step is due first (a new password, two-factor set-up): every page
+    leads to the Account page until it is done."""
 
 
 class PageForbidden(Exception):
@@ -65,10 +71,14 @@ class Viewer:
 
 
 class OpenPage:
-    """Dependency for a page: the viewer, after checking the page table for their role."""
+    """Dependency for a page: the viewer, after checking the page table for their role.
 
-    def __init__(self, page: Page | None) -> None:
+    ``setup=True`` marks the Account page, the one page open while a step is due.
+    """
+
+    def __init__(self, page: Page | None, *, setup: bool = False) -> None:
         self.page = page
+        self.setup = setup
 
     def __call__(
         self, request: Request, caller: Annotated[Caller, Depends(Requires(None))]
@@ -76,6 +86,9 @@ class OpenPage:
         if caller.user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target)
+        auth = request.app.state.plane.settings.auth
+        if not self.setup and pending_setup(caller.user, auth) is not None:
+            raise SetupRequired()
         role = Role(caller.user.role)
         viewer = Viewer(caller=caller, user=Person.of(caller.user), role=role)
         if self.page is not None and not can_open(role, self.page):
@@ -83,6 +96,6 @@ class OpenPage:
         return viewer
 
 
-def viewer_of(page: Page | None) -> object:
+def viewer_of(page: Page | None, *, setup: bool = False) -> object:
     """``viewer: Annotated[Viewer, viewer_of(Page.X)]`` guards a page."""
-    return Depends(OpenPage(page))
+    return Depends(OpenPage(page, setup=setup))

@@ -308,18 +308,39 @@ const Console = (() => {
       clearErrors(form);
       busy(form, true);
       try {
-        await api("POST", "/api/v1/auth/login", {
-          username: form.username.value.trim(),
-          password: form.password.value,
-        });
+        const body = { username: form.username.value.trim(), password: form.password.value };
+        const code = form.totp.value.replace(/\s/g, "");
+        if (code) body.totp = code;
+        await api("POST", "/api/v1/auth/login", body);
         location.assign(form.dataset.next || "/console/");
       } catch (err) {
         busy(form, false);
         form.password.value = "";
+        form.totp.value = "";
         showErrors(form, err, form);
       }
     });
     form.username.focus();
+  }
+
+  // Two-factor set-up: the key is shown once, then confirmed with a code from the app.
+  function bindTotp() {
+    const start = document.getElementById("totp-start");
+    if (!start) return;
+    start.addEventListener("click", async () => {
+      busy(start, true);
+      try {
+        const data = await api("POST", "/api/v1/auth/me/totp");
+        document.getElementById("totp-qr").src = data.qr_svg_data_uri;
+        document.getElementById("totp-secret").textContent = data.secret;
+        document.getElementById("totp-enrol").hidden = false;
+        start.hidden = true;
+        document.getElementById("confirm-code").focus();
+      } catch (err) {
+        busy(start, false);
+        alertBox(start.parentElement, err);
+      }
+    });
   }
 
   function bindSignOut() {
@@ -360,6 +381,7 @@ const Console = (() => {
     bindApiForms();
     bindPhotoInputs();
     bindLogin();
+    bindTotp();
     bindSignOut();
     bindVerify();
   });
