@@ -31,5 +31,10 @@ def hub_api(tmp_path: Path, database: Database, clock: Clock, pack: ModelPack) -
     plane = app.state.plane
     with TestClient(app) as client:
         ids = {role: add_user(plane, role.value.replace("_", "-"), role) for role in Role}
-        tokens = {role: add_token(plane, uid) for role, uid in ids.items()}
-        yield Api(app, client, plane, hub, tokens, ids)  # type: ignore[arg-type]
+        # People hold no tokens: each role's token belongs to a service account.
+        service_ids = {
+            role: add_user(plane, role.value.replace("_", "-") + "-svc", role, password=None)
+            for role in Role
+        }
+        tokens = {role: add_token(plane, uid) for role, uid in service_ids.items()}
+        yield Api(app, client, plane, hub, tokens, ids, service_ids)  # type: ignore[arg-type]

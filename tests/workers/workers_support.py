@@ -93,8 +93,13 @@ def prepare(
     plane = app.state.plane
     with TestClient(app) as client:
         ids = {role: add_user(plane, role.value.replace("_", "-"), role) for role in Role}
-        tokens = {role: add_token(plane, uid) for role, uid in ids.items()}
-        api = Api(app, client, plane, launcher, tokens, ids)
+        # People hold no tokens: each role's token belongs to a service account.
+        service_ids = {
+            role: add_user(plane, role.value.replace("_", "-") + "-svc", role, password=None)
+            for role in Role
+        }
+        tokens = {role: add_token(plane, uid) for role, uid in service_ids.items()}
+        api = Api(app, client, plane, launcher, tokens, ids, service_ids)
         photos = shared_data / EXAMPLES
         home.mkdir(parents=True, exist_ok=True)
         clip = gapped_clip(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 from limits import RateLimitItem, parse_many
@@ -27,6 +28,9 @@ class LoginThrottle:
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._per_address = parse_many(config.throttle_per_address)
         self._per_account = parse_many(config.throttle_per_account)
+        # One caller at a time: a flood of concurrent sign-ins must not pile up inside the
+        # storage's own locks (the counts are tiny; serialising them costs nothing).
+        self._lock = threading.Lock()
 
     def _keys(self, username: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         account = username.strip().lower()[:64]
@@ -37,17 +41,20 @@ class LoginThrottle:
     def wait_s(self, username: str, address: str) -> float:
         """Seconds before the next attempt may be checked (0: go ahead)."""
         wait = 0.0
-        for item, ids in self._keys(username, address):
-            if not self._limiter.test(item, *ids):
-                reset = self._limiter.get_window_stats(item, *ids).reset_time
-                wait = max(wait, reset - time.time(), 1.0)
+        with self._lock:
+            for item, ids in self._keys(username, address):
+                if not self._limiter.test(item, *ids):
+                    reset = self._limiter.get_window_stats(item, *ids).reset_time
+                    wait = max(wait, reset - time.time(), 1.0)
         return float(math.ceil(wait))
 
     def failed(self, username: str, address: str) -> None:
-        for item, ids in self._keys(username, address):
-            self._limiter.hit(item, *ids)
+        with self._lock:
+            for item, ids in self._keys(username, address):
+                self._limiter.hit(item, *ids)
 
     def succeeded(self, username: str, address: str) -> None:
         account = username.strip().lower()[:64]
-        for item in self._per_account:
-            self._limiter.clear(item, "login-account", account, address)
+        with self._lock:
+            for item in self._per_account:
+                self._limiter.clear(item, "login-account", account, address)
