@@ -1,7 +1,7 @@
 """Service accounts, temporary passwords, TOTP, no lockout; the credential of each audit event.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 02:20:00
 
 Accounts without a password were machine accounts: they become service
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
