@@ -52,6 +52,7 @@ def _ready_draft(api: Api, photos: Path, planner: Role) -> int:
             "planned_start": now.isoformat(),
             "planned_end": (now + timedelta(hours=4)).isoformat(),
             "watchlist_id": wl,
+            "calibration_id": api.calibration(),
             "cameras": [{"name": "c1", "source": "/dev/null"}],
         },
     )
