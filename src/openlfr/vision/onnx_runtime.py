@@ -60,6 +60,9 @@ def load_session(
         for output in model.graph.output:
             for dim in output.type.tensor_type.shape.dim:
                 dim.dim_param = dim.dim_param or "d"
+    # onnxruntime's telemetry (a device id and the process path, with an upload
+    # path in the library) is on by default; a biometric system sends nothing.
+    ort.disable_telemetry_events()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if runtime.threads:
