@@ -65,6 +65,12 @@ def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Ima
         raise ImageRejected(
             RejectionReason.TOO_LARGE_PIXELS, f"image dimensions are too large ({exc})"
         ) from exc
+    except Exception as exc:
+        # Pillow's format plugins read headers eagerly and fail in many ways on
+        # crafted input (OSError for a cut frame header, ValueError for a PNG
+        # text or ICC chunk that inflates past its limit, struct.error, ...):
+        # whatever the type, the file cannot be read, so it is refused.
+        raise ImageRejected(RejectionReason.CORRUPT, _damaged("the image", exc)) from exc
     if image.format not in SUPPORTED_FORMATS:
         raise ImageRejected(
             RejectionReason.UNSUPPORTED_FORMAT,
@@ -81,12 +87,14 @@ def load_reference_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Ima
         image.load()
         upright = ImageOps.exif_transpose(image)
         rgb = _to_rgb(upright)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRejected(
-            RejectionReason.CORRUPT,
-            f"{image.format} file is damaged or truncated and cannot be decoded ({exc})",
-        ) from exc
+    except Exception as exc:  # decoders fail in as many ways as files can be damaged
+        raise ImageRejected(RejectionReason.CORRUPT, _damaged(f"{image.format} file", exc)) from exc
     return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _damaged(what: str, exc: Exception) -> str:
+    detail = str(exc) or type(exc).__name__
+    return f"{what} is damaged, truncated or crafted and cannot be decoded ({detail})"
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
