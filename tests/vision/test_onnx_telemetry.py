@@ -8,8 +8,8 @@ from typing import Any
 
 import onnxruntime as ort
 import pytest
-from onnx_builders import build_tiny_recogniser
 
+from onnx_builders import build_tiny_recogniser
 from openlfr.config import RuntimeConfig
 from openlfr.vision import onnx_runtime
 
@@ -42,7 +42,7 @@ def test_no_session_is_built_anywhere_else() -> None:
     for path in SRC.rglob("*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == "InferenceSession":
-                if path.name != "onnx_runtime.py":
-                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            named = isinstance(node, ast.Attribute) and node.attr == "InferenceSession"
+            if named and path.name != "onnx_runtime.py":
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert offenders == []
