@@ -94,7 +94,7 @@ class Gallery:
 
     def rows(self) -> tuple[list[str], FloatArray]:
         """Each template row's subject and the ``(M, D)`` templates (to rebuild it elsewhere)."""
-        bounds = [*self._starts.tolist(), self.template_count]
+        bounds = [*self._starts.tolist(), int(self._templates.shape[0])]
         ids = [
             s
             for s, a, b in zip(self._subjects, bounds, bounds[1:], strict=False)
