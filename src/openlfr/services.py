@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from openlfr.audit.anchoring import load_or_init_signing_key
+from openlfr.audit.checkpoints import SigningKey
 from openlfr.config import Settings
-from openlfr.privacy.crypto import BlobCipher, load_or_create_key
+from openlfr.privacy.crypto import BlobCipher, DataKeyError
+from openlfr.privacy.keys import open_data_cipher
 from openlfr.storage.blobs import BlobStore
 from openlfr.storage.engine import Database
 from openlfr.vision.pack import ModelPack, load_pack
@@ -31,7 +41,33 @@ class Services:
 
     @cached_property
     def cipher(self) -> BlobCipher:
-        return BlobCipher(load_or_create_key(self.settings.resolved_key_file))
+        """The data key's cipher, after checking the key is this home's (see privacy/keys.py):
+        a missing or wrong key for sealed data raises :class:`DataKeyError`, never a new key."""
+        s = self.settings
+        with self._key_check_session() as db:
+            return open_data_cipher(s.resolved_key_file, s.blob_dir, s.watchlist_dir, db)
+
+    @contextmanager
+    def _key_check_session(self) -> Iterator[Session | None]:
+        # An SQLite file that does not exist yet holds nothing: do not create it just to look.
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() == "sqlite" and (
+            not url.database or not Path(url.database).exists()
+        ):
+            yield None
+            return
+        try:
+            with self.database.session() as db:
+                yield db
+        except OperationalError as exc:
+            raise DataKeyError(
+                f"cannot reach the database to check the data key: {str(exc).splitlines()[0]}"
+            ) from None
+
+    @cached_property
+    def signing_key(self) -> SigningKey:
+        """The audit checkpoints' Ed25519 key (a file beside the data key, never the database)."""
+        return load_or_init_signing_key(self.settings)
 
     @cached_property
     def quality_gate(self) -> QualityGate:

@@ -139,7 +139,7 @@ def test_record_survives_close_and_every_purge(ran: Ran) -> None:
         "POST",
         f"/deployments/{ran.deployment_id}/close",
         Role.AUTHORISING_OFFICER,
-        json={"reason": "done"},
+        json={"reason": "done", "pending_reason": "one alert left for the morning review"},
     )
     assert r.status_code == 200, r.text
     plane = ran.api.plane
@@ -149,7 +149,15 @@ def test_record_survives_close_and_every_purge(ran: Ran) -> None:
     after = ran.record()
     assert after.status == "final" and after.closed_at is not None
     assert after.watchlist_size == 1  # from the purged version's counts
-    same = {"generated_at", "status", "closed_at", "audit_head_seq", "audit_head_hash"}
+    same = {
+        "generated_at",
+        "status",
+        "closed_at",
+        "audit_head_seq",
+        "audit_head_hash",
+        "published_at",
+        "record_sha256",
+    }
     assert after.model_dump(exclude=same) == before.model_dump(exclude=same)
 
 

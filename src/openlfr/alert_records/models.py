@@ -91,6 +91,12 @@ class AdjudicationCreate(_Schema):
         default=None, description="Required when the decision is 'engaged', refused otherwise."
     )
     notes: str = Field(default="", max_length=4000)
+    amendment_reason: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Required once the deployment's record is published: why this decision "
+        "comes late. It is then listed as a dated amendment; the published figures stay.",
+    )
 
     @model_validator(mode="after")
     def _outcome_matches(self) -> AdjudicationCreate:

@@ -163,9 +163,13 @@ def alert_crop(alert_id: int, caller: CropViewer) -> Response:
 
 
 @router.post("/alerts/{alert_id}/adjudication", response_model=AlertRead, status_code=201)
-def adjudicate(alert_id: int, body: AdjudicationCreate, caller: Adjudicator) -> AlertRecord:
-    """The operator's decision and outcome; recorded once, with who and when."""
-    return service.adjudicate(caller.ctx, alert_id, body)
+def adjudicate(
+    alert_id: int, body: AdjudicationCreate, caller: Adjudicator, plane: Plane
+) -> AlertRecord:
+    """The operator's decision and outcome; recorded once, with who and when. Once the
+    deployment's record is published, only as an amendment with ``amendment_reason``
+    (409 ``record_published`` without)."""
+    return service.adjudicate(caller.ctx, alert_id, body, policy=plane.settings.governance)
 
 
 @router.post("/alerts/{alert_id}/hold", response_model=AlertRead)

@@ -20,6 +20,7 @@ from openlfr.config.server import GovernanceConfig
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentRun, DeploymentState
 from openlfr.notify import service as notify
+from openlfr.reports import publication
 from openlfr.storage.context import Ctx, drop_blob, put_blob
 from openlfr.storage.errors import Conflict, InvalidInput, NotFound
 from openlfr.watchlist_records.enrolment import media_type, sha256_hex
@@ -209,14 +210,30 @@ def crop(ctx: Ctx, alert_id: int) -> tuple[AlertRecord, bytes]:
     return alert, data
 
 
-def adjudicate(ctx: Ctx, alert_id: int, data: AdjudicationCreate) -> AlertRecord:
-    """Record the operator's decision; once made it stands (the log shows who and when)."""
+def adjudicate(
+    ctx: Ctx, alert_id: int, data: AdjudicationCreate, *, policy: GovernanceConfig | None = None
+) -> AlertRecord:
+    """Record the operator's decision; once made it stands (the log shows who and when).
+
+    After the deployment's record is published, a decision is accepted only with
+    an ``amendment_reason``: it is then listed on the record as a dated,
+    attributed amendment and the published figures do not move.
+    """
     alert = get(ctx, alert_id, audited=False)
     if alert.adjudication is not None:
         raise Conflict(f"alert {alert.id} was already adjudicated", code="already_adjudicated")
     dep = ctx.db.execute(
         select(Deployment).where(Deployment.id == alert.deployment_id).with_for_update()
     ).scalar_one()
+    row = publication.published(ctx.db, dep.id)
+    least = (policy or GovernanceConfig()).min_reason_chars
+    if row is not None and len((data.amendment_reason or "").strip()) < least:
+        raise Conflict(
+            f"deployment {dep.id}'s record was published on {row.published_at.isoformat()} and "
+            "no longer changes: a late decision is recorded only as an amendment, with a reason "
+            f"of at least {least} characters (amendment_reason)",
+            code="record_published",
+        )
     alert.adjudication = Adjudication(
         decision=data.decision,
         outcome=data.outcome,
@@ -243,6 +260,11 @@ def adjudicate(ctx: Ctx, alert_id: int, data: AdjudicationCreate) -> AlertRecord
             "decision": str(data.decision),
             "outcome": None if data.outcome is None else str(data.outcome),
             "notes": data.notes,
+            **(
+                {"amends_published_record": True, "amendment_reason": data.amendment_reason}
+                if row is not None
+                else {}
+            ),
         },
     )
     return alert

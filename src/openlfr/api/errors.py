@@ -20,6 +20,7 @@ from openlfr.storage.errors import (
     NotFound,
     TooManyAttempts,
     Unauthorised,
+    Unavailable,
 )
 from openlfr.users.service import LoginFailed
 from openlfr.watchlist_records.enrolment import EnrolmentRefused
@@ -77,6 +78,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (EnrolmentRefused, 422),
     (InvalidInput, 422),
     (TooManyAttempts, 429),
+    (Unavailable, 503),
 ]
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -88,6 +90,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (409, "Conflicts with the record's state."),
         (422, "Invalid input: see fields / rejections."),
         (429, "Too many failed attempts: wait the Retry-After seconds."),
+        (503, "Unavailable until an administrator acts (e.g. the audit log's head is missing)."),
     )
 }
 

@@ -12,6 +12,7 @@ from openlfr.alert_records.models import AlertRecord
 from openlfr.alert_records.recorder import AlertRecorder
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
+from openlfr.audit.anchoring import CheckpointPublisher
 from openlfr.config import Settings
 from openlfr.deployments import camera_sources
 from openlfr.deployments.live import LiveManager, PipelineLauncher
@@ -20,6 +21,7 @@ from openlfr.notify.dispatcher import Dispatcher
 from openlfr.notify.messages import AlertMessage
 from openlfr.notify.mqtt import MqttPublisher
 from openlfr.notify.webhook import WebhookSender
+from openlfr.privacy import keys
 from openlfr.privacy.retention import RetentionScheduler
 from openlfr.services import Services
 from openlfr.storage import migrate
@@ -83,6 +85,14 @@ class ControlPlane:
         self.worker_hub = launcher if isinstance(launcher, WorkerHub) else None
         if self.worker_hub is not None:
             self.worker_hub.on_alarm = self._camera_alarm
+        self.checkpoints = CheckpointPublisher(
+            self.settings,
+            self.database,
+            services.signing_key,
+            self.clock,
+            mqtt=self.mqtt,
+            webhooks=WebhookSender(timeout_s=notify.webhook_timeout_s, transport=webhook_transport),
+        )
         self.live = LiveManager(self.database, self.blobs, self.clock, self.recorder, launcher)
         self.retention = RetentionScheduler(
             self.database, self.blobs, self.clock, self.settings.retention
@@ -119,6 +129,9 @@ class ControlPlane:
     def start(self) -> None:
         if self.settings.database.auto_migrate:
             migrate.upgrade(self.database)
+        with self.database.session() as db:
+            # A fresh database learns its data key now that its tables exist.
+            keys.record_fingerprint(db, self.services.cipher.fingerprint, now=self.clock.now())
         with self.work(Actor.system("startup")) as ctx:
             if sealed := camera_sources.seal_plain_sources(ctx):
                 log.info("sealed the credentials of %d camera address(es)", sealed)
@@ -126,10 +139,12 @@ class ControlPlane:
         if self._background:
             self.dispatcher.start()
             self.retention.start()
+            self.checkpoints.start()
 
     def stop(self) -> None:
         self.broker.close()
         self.live.shutdown()
+        self.checkpoints.stop()
         if self._background:
             self.retention.stop()
             self.dispatcher.stop()

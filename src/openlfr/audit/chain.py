@@ -77,6 +77,12 @@ class VerifyReport:
     head_hash: str
     broken_at_seq: int | None = None
     problem: str | None = None
+    # Every problem found (``problem`` is the first), checks against signed checkpoints,
+    # and notes that are not failures (an empty log, no checkpoints to compare with).
+    problems: tuple[str, ...] = ()
+    checkpoints_checked: int = 0
+    latest_checkpoint_seq: int | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def verify_chain(events: Iterable[StoredEvent], head: tuple[int, str] | None) -> VerifyReport:
@@ -102,7 +108,12 @@ def verify_chain(events: Iterable[StoredEvent], head: tuple[int, str] | None) ->
                 f"event {seq} does not follow event {seq - 1} "
                 "(reordered, or an earlier event was replaced)",
             )
-        if event_hash(event.prev_hash, event.content) != event.hash:
+        try:
+            recomputed = event_hash(event.prev_hash, event.content)
+        except (AttributeError, TypeError, ValueError) as exc:
+            # A row with a NULL or mistyped column: report it, never crash on it.
+            return _broken(checked, running, seq, f"event {seq} cannot be read ({exc})")
+        if recomputed != event.hash:
             return _broken(checked, running, seq, f"event {seq} was altered after it was written")
         running = event.hash
         checked += 1
@@ -131,4 +142,5 @@ def _broken(checked: int, running: str, seq: int, problem: str) -> VerifyReport:
         head_hash=running,
         broken_at_seq=seq,
         problem=problem,
+        problems=(problem,),
     )

@@ -75,3 +75,7 @@ class VerifyRead(BaseModel):
     head_hash: str
     broken_at_seq: int | None
     problem: str | None
+    problems: list[str] = []
+    checkpoints_checked: int = 0
+    latest_checkpoint_seq: int | None = None
+    warnings: list[str] = []

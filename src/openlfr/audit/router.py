@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from openlfr.api.auth import Caller, need
+from openlfr.api.deps import Plane
 from openlfr.api.pagination import Page, Paging
 from openlfr.audit import service
 from openlfr.audit.actions import Action
+from openlfr.audit.checkpoints import CheckpointError, read_checkpoints
 from openlfr.audit.models import AuditEventRead, VerifyRead
 from openlfr.audit.record import DeploymentRecord, deployment_record
 from openlfr.storage.errors import NotFound
@@ -51,22 +54,39 @@ def list_events(
 
 
 @router.get("/audit/verify", response_model=VerifyRead)
-def verify(caller: Auditor) -> VerifyRead:
-    """Re-compute the whole hash chain; reports the first broken link, if any."""
-    report = service.verify(caller.ctx.db)
-    service.record(
-        caller.ctx,
-        Action.AUDIT_VERIFIED,
-        entity_type="audit",
-        details={"ok": report.ok, "events": report.events_checked, "head": report.head_hash},
-    )
+def verify(caller: Auditor, plane: Plane) -> VerifyRead:
+    """Re-compute the whole hash chain and compare it with this server's signed checkpoints;
+    reports every problem found (it never fails because of what it finds)."""
+    path = plane.checkpoints.path
+    checkpoints = None
+    file_problems: tuple[str, ...] = ()
+    if path.is_file():
+        try:
+            found = read_checkpoints(path)
+            checkpoints, file_problems = found.checkpoints, found.problems
+        except CheckpointError as exc:
+            file_problems = (str(exc),)
+    report = service.verify(caller.ctx.db, checkpoints, plane.checkpoints.key.public_key)
+    problems = list(report.problems) + list(file_problems)
+    # Without a head row nothing can be appended; the report below says why.
+    with contextlib.suppress(service.AuditUnavailable):
+        service.record(
+            caller.ctx,
+            Action.AUDIT_VERIFIED,
+            entity_type="audit",
+            details={"ok": not problems, "events": report.events_checked, "head": report.head_hash},
+        )
     return VerifyRead(
-        ok=report.ok,
+        ok=not problems,
         events_checked=report.events_checked,
         head_seq=report.head_seq,
         head_hash=report.head_hash,
         broken_at_seq=report.broken_at_seq,
-        problem=report.problem,
+        problem=problems[0] if problems else None,
+        problems=problems,
+        checkpoints_checked=report.checkpoints_checked,
+        latest_checkpoint_seq=report.latest_checkpoint_seq,
+        warnings=list(report.warnings),
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from openlfr.audit.actions import Action
@@ -19,10 +22,20 @@ from openlfr.audit.chain import (
     event_hash,
     verify_chain,
 )
+from openlfr.audit.checkpoints import Checkpoint, check_log
 from openlfr.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from openlfr.storage.context import Actor, Ctx
+from openlfr.storage.errors import Unavailable
 
 _BATCH = 2000
+# Rows that only audited actions create: a log that is empty beside them was emptied.
+_AUDITED_TABLES = ("users", "watchlists", "deployments")
+
+
+class AuditUnavailable(Unavailable):
+    """The log cannot take new events (its head row is gone): audited actions are refused."""
+
+    code = "audit_unavailable"
 
 
 def record(
@@ -58,8 +71,20 @@ def append(
     deployment_id: int | None = None,
     details: Mapping[str, JSONValue] | None = None,
 ) -> AuditEvent:
-    """Append one event; the head row is locked until the transaction ends."""
-    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    """Append one event; the head row is locked until the transaction ends.
+
+    Without its head row the chain cannot be extended safely, so every audited
+    action is refused with :class:`AuditUnavailable` (a clear 503), never a crash.
+    """
+    head = db.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        raise AuditUnavailable(
+            "the audit log's head row is missing, so nothing audited can be done until it is "
+            "restored: run 'openlfr audit verify --checkpoints FILE', then "
+            "'openlfr audit restore-head'"
+        )
     content = EventContent(
         seq=head.last_seq + 1,
         at=at,
@@ -94,7 +119,8 @@ def append(
     return event
 
 
-def _stored(event: AuditEvent) -> StoredEvent:
+def stored_event(event: AuditEvent) -> StoredEvent:
+    """An event row as the chain code reads it."""
     return StoredEvent(
         content=EventContent(
             seq=event.seq,
@@ -127,11 +153,76 @@ def iter_events(db: Session, *, deployment_id: int | None = None) -> Iterator[Au
         after = batch[-1].seq
 
 
-def verify(db: Session) -> VerifyReport:
-    """Re-compute the whole chain from genesis and compare it with the head."""
-    head = db.get(AuditHead, 1)
-    head_pair = None if head is None else (head.last_seq, head.last_hash)
-    return verify_chain((_stored(e) for e in iter_events(db)), head_pair)
+def verify(
+    db: Session,
+    checkpoints: Sequence[Checkpoint] | None = None,
+    public_key: Ed25519PublicKey | None = None,
+) -> VerifyReport:
+    """Re-compute the whole chain from genesis, compare it with the head and, when given,
+    with signed checkpoints. Never raises for what it finds: it reports."""
+    try:
+        head = db.get(AuditHead, 1)
+        head_pair = None if head is None else (head.last_seq, head.last_hash)
+        report = verify_chain((stored_event(e) for e in iter_events(db)), head_pair)
+        problems = list(report.problems)
+        warnings: list[str] = []
+        if head is None:
+            problems.append(
+                "the chain's head row is missing (deleted?): the end of the log cannot be "
+                "checked without signed checkpoints, and nothing audited can be done"
+            )
+        log_end = report.head_seq
+        if report.ok and report.events_checked == 0:
+            other = _audited_rows(db)
+            if other:
+                problems.append(
+                    f"the log is empty but the database holds {other} that only audited "
+                    "actions create: the log was emptied"
+                )
+            else:
+                warnings.append("the log is empty (nothing has happened yet)")
+        checked, latest = 0, None
+        if checkpoints is not None and public_key is not None:
+            found = check_log(db, checkpoints, public_key, log_end=log_end)
+            problems.extend(found.problems)
+            checked = found.checked
+            latest = None if found.latest is None else found.latest.seq
+            if not checkpoints:
+                warnings.append("no checkpoints to compare with")
+        else:
+            warnings.append(
+                "not compared with signed checkpoints: a tail cut with a rewound head, or a "
+                "whole log replaced, is only detectable with them (--checkpoints FILE)"
+            )
+    except SQLAlchemyError as exc:
+        db.rollback()
+        reason = f"the audit log cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return VerifyReport(
+            ok=False,
+            events_checked=0,
+            head_seq=0,
+            head_hash=GENESIS_HASH,
+            problem=reason,
+            problems=(reason,),
+        )
+    return replace(
+        report,
+        ok=not problems,
+        problem=problems[0] if problems else None,
+        problems=tuple(problems),
+        checkpoints_checked=checked,
+        latest_checkpoint_seq=latest,
+        warnings=tuple(warnings),
+    )
+
+
+def _audited_rows(db: Session) -> str:
+    found = []
+    for table in _AUDITED_TABLES:
+        n = int(db.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        if n:
+            found.append(f"{n} {table}")
+    return ", ".join(found)
 
 
 def details_of(event: AuditEvent) -> dict[str, JSONValue]:
@@ -182,11 +273,13 @@ def list_events(
 
 __all__ = [
     "GENESIS_HASH",
+    "AuditUnavailable",
     "append",
     "count_events",
     "details_of",
     "iter_events",
     "list_events",
     "record",
+    "stored_event",
     "verify",
 ]

@@ -6,11 +6,15 @@ import sys
 
 import typer
 
+from openlfr.audit.checkpoints import CheckpointError
 from openlfr.cli import demo, evaluate, recognition, server
+from openlfr.cli.audit import audit_app
 from openlfr.cli.common import EXIT_REJECTED
+from openlfr.cli.keys import keys_app
 from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
 from openlfr.cli.worker import worker
+from openlfr.privacy.crypto import DataKeyError
 from openlfr.vision.weights import ModelFileError
 
 app = typer.Typer(
@@ -33,7 +37,8 @@ app.command()(worker)
 app.command()(server.purge)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.user_app, name="user")
-app.add_typer(server.audit_app, name="audit")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.command()(evaluate.evaluate)
 app.command()(evaluate.calibrate)
 app.command()(evaluate.plan)
@@ -45,8 +50,8 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except ModelFileError as exc:
-        # A missing or damaged model is the installation's fault, not the input's:
+    except (ModelFileError, DataKeyError, CheckpointError) as exc:
+        # A missing or damaged model or key is the installation's fault, not the input's:
         # one line that says which file and how to mend it, never a traceback.
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         raise SystemExit(EXIT_REJECTED) from None

@@ -1,4 +1,4 @@
-"""CLI commands for the control plane: serve, db upgrade, user add, purge, audit verify."""
+"""CLI commands for the control plane: serve, db upgrade, user add, purge."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from openlfr.audit import service as audit
-from openlfr.audit.actions import Action
 from openlfr.cli.common import emit_json, fail_usage, reject, services, stderr, stdout
+from openlfr.privacy import keys
+from openlfr.privacy.crypto import DataKeyError
 from openlfr.privacy.retention import run_purge
 from openlfr.services import Services
 from openlfr.storage import migrate
@@ -27,16 +27,22 @@ from openlfr.users.totp import code_now
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
-def _cli_actor() -> Actor:
+def cli_actor() -> Actor:
     return Actor.system(f"cli:{getpass.getuser()}")
 
 
-def _ready(svc: Services) -> Services:
-    """Services with the schema brought up to date (the database is created on first use)."""
+def ready(svc: Services) -> Services:
+    """Services with the schema brought up to date (the database is created on first use)
+    and the data key checked against it (a missing or wrong key stops here, exit 1)."""
     migrate.upgrade(svc.database)
+    try:
+        fingerprint = svc.cipher.fingerprint
+    except DataKeyError as exc:
+        reject(str(exc))
+    with svc.database.session() as db:
+        keys.record_fingerprint(db, fingerprint)
     return svc
 
 
@@ -58,7 +64,7 @@ def serve(
     from openlfr.workers.hub import WorkerHub
     from openlfr.workers.supervisor import hub_url, start_local_workers
 
-    svc = _ready(services())
+    svc = ready(services())
     with svc.database.session() as db:
         has_users = db.execute(select(User.id).limit(1)).first() is not None
     if not has_users:
@@ -137,10 +143,10 @@ def user_add(
         )
     except ValidationError as exc:
         reject("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    svc = _ready(services())
+    svc = ready(services())
     try:
         with svc.database.session() as db:
-            ctx = Ctx(db=db, actor=_cli_actor(), now=SystemClock().now(), blobs=svc.blobs)
+            ctx = Ctx(db=db, actor=cli_actor(), now=SystemClock().now(), blobs=svc.blobs)
             user = users.create(ctx, data, Passwords(svc.settings.auth))
     except DomainError as exc:
         reject(exc.message)
@@ -163,42 +169,12 @@ def totp_code(
 
 def purge(json_out: bool = typer.Option(False, "--json")) -> None:
     """Apply every retention rule now: expired alerts, closed deployments' watchlists, …"""
-    svc = _ready(services())
+    svc = ready(services())
     report = run_purge(
-        svc.database, svc.blobs, SystemClock(), svc.settings.retention, actor=_cli_actor()
+        svc.database, svc.blobs, SystemClock(), svc.settings.retention, actor=cli_actor()
     )
     counts = {k: v for k, v in asdict(report).items() if k != "at"}
     if json_out:
         emit_json({"at": report.at.isoformat(), **counts})
     else:
         stdout.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
-
-
-@audit_app.command("verify")
-def audit_verify(json_out: bool = typer.Option(False, "--json")) -> None:
-    """Re-compute the audit log's hash chain; exit 1 and name the first broken link if any."""
-    svc = services()
-    if migrate.current_revision(svc.database) is None:
-        reject("no openlfr database here yet (run 'openlfr db upgrade')")
-    with svc.database.session() as db:
-        report = audit.verify(db)
-        if report.ok:
-            audit.append(
-                db,
-                _cli_actor(),
-                SystemClock().now(),
-                Action.AUDIT_VERIFIED,
-                entity_type="audit",
-                details={"ok": True, "events": report.events_checked, "head": report.head_hash},
-            )
-    if json_out:
-        emit_json(asdict(report))
-    elif report.ok:
-        stdout.print(f"audit log intact: {report.events_checked} events, head {report.head_hash}")
-    if not report.ok:
-        stderr.print(
-            f"[bold red]audit log broken at event {report.broken_at_seq}:[/] {report.problem} "
-            f"({report.events_checked} events verified before it)",
-            highlight=False,
-        )
-        raise typer.Exit(1)

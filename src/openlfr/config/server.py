@@ -238,3 +238,54 @@ class GovernanceConfig(_Strict):
         le=1000,
         description="Shortest accepted written reason (threshold changes, legal holds).",
     )
+
+
+class AuditConfig(_Strict):
+    """External anchoring of the audit log: signed checkpoints of its head, kept outside it.
+
+    A checkpoint is the chain's newest sequence number and hash, signed with an
+    Ed25519 key that never enters the database. ``openlfr audit verify
+    --checkpoints FILE`` then detects a log cut short (even with its head row
+    rewound to match), rewritten or emptied since a checkpoint was taken.
+    """
+
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs checkpoints. Defaults to "
+        "<home>/keys/audit-signing.key, created when the home is first initialised. Keep it "
+        "away from the database: whoever holds both could re-sign a rewritten log.",
+    )
+    checkpoint_file: Path | None = Field(
+        default=None,
+        description="JSON-lines file every checkpoint is appended to. Defaults to "
+        "<home>/audit/checkpoints.jsonl; copy it (or point this) somewhere the database's "
+        "administrators cannot rewrite.",
+    )
+    checkpoint_interval_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        le=10080,
+        description="A checkpoint is taken this often while the log grows (0: only at each "
+        "deployment close and on demand). A tail cut after the last checkpoint is not "
+        "detectable from the checkpoints, so shorter is stronger.",
+    )
+    checkpoint_webhook_url: str | None = Field(
+        default=None,
+        description="Also POST each checkpoint (JSON, HMAC-signed like alert webhooks, event "
+        "'audit.checkpoint') to this URL: an archive that others run.",
+    )
+    checkpoint_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC secret for checkpoint webhooks (required with the URL)."
+    )
+    checkpoint_mqtt: bool = Field(
+        default=True,
+        description="When MQTT is enabled, also publish each checkpoint, retained, to "
+        "<prefix>/audit/checkpoint.",
+    )
+
+    @field_validator("checkpoint_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("checkpoint_webhook_url must be an http(s) URL")
+        return value

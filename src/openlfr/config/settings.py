@@ -21,6 +21,7 @@ from openlfr.config.models import (
 )
 from openlfr.config.pipeline import PipelineConfig
 from openlfr.config.server import (
+    AuditConfig,
     AuthConfig,
     DatabaseConfig,
     GovernanceConfig,
@@ -149,6 +150,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -166,6 +168,14 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file or self.home / "keys" / "data.key"
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return self.audit.signing_key_file or self.home / "keys" / "audit-signing.key"
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.audit.checkpoint_file or self.home / "audit" / "checkpoints.jsonl"
 
     @property
     def watchlist_dir(self) -> Path:

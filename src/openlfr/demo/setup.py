@@ -361,6 +361,7 @@ def prepare(plane: ControlPlane, pack: ModelPack) -> DemoState:
                 latest,
                 reason="demo: its authorised period is (nearly) over; a new one replaces it",
                 retention=plane.settings.retention,
+                pending_reason="demo: a new demo deployment replaces this one",
             )
             closed = latest.id
     with plane.work(SETUP) as ctx:

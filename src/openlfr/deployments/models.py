@@ -231,6 +231,15 @@ class ReasonRequest(_Schema):
     reason: str = Field(default="", max_length=4000)
 
 
+class CloseRequest(ReasonRequest):
+    pending_reason: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Required when alerts still wait for a decision: why close and publish the "
+        "record with them not adjudicated (later decisions become dated amendments).",
+    )
+
+
 class RunRead(_Schema):
     id: int
     started_at: datetime

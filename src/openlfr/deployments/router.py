@@ -15,6 +15,7 @@ from openlfr.deployments.models import (
     CameraCreate,
     CameraLiveRead,
     CameraRead,
+    CloseRequest,
     Deployment,
     DeploymentCreate,
     DeploymentRead,
@@ -165,15 +166,26 @@ def override_evidence(
 @router.post("/deployments/{deployment_id}/close", response_model=DeploymentRead)
 def close(
     deployment_id: int,
-    body: ReasonRequest,
+    body: CloseRequest,
     caller: Closer,
     plane: Plane,
     tasks: BackgroundTasks,
 ) -> Deployment:
-    """Close for good (commanders and authorising officers only): cameras stop; the
-    watchlist and its templates are purged by the next retention run after the
-    configured grace (at most 24 h)."""
+    """Close for good (commanders and authorising officers only): cameras stop, the
+    deployment record is published (final, never rebuilt); the watchlist and its templates are
+    purged by the next retention run after the configured grace (at most 24 h). With alerts
+    still waiting for a decision it is refused (409 ``alerts_pending``) unless
+    ``pending_reason`` says why."""
     dep = service.get(caller.ctx, deployment_id, lock=True)
-    service.close(caller.ctx, dep, reason=body.reason, retention=plane.settings.retention)
+    service.close(
+        caller.ctx,
+        dep,
+        reason=body.reason,
+        retention=plane.settings.retention,
+        pending_reason=body.pending_reason,
+        policy=plane.settings.governance,
+    )
     tasks.add_task(plane.live.stop, dep.id)
+    # After the cameras' last counts: anchor the log as the deployment's record stands.
+    tasks.add_task(plane.checkpoints.publish_quietly, f"deployment {dep.id} closed")
     return dep

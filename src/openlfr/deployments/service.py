@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from openlfr.alert_records.models import AlertRecord
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.audit.chain import JSONValue
@@ -22,6 +23,7 @@ from openlfr.deployments.models import (
     DeploymentState,
     DeploymentUpdate,
 )
+from openlfr.reports import publication
 from openlfr.storage.context import Ctx
 from openlfr.storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from openlfr.watchlist_records import lifecycle
@@ -390,6 +392,8 @@ def record_run_counts(
             "cameras": {name: dict(counts) for name, counts in cameras.items()},
         },
     )
+    # The close stopped these cameras: the record waited for their counts.
+    publication.publish(ctx, dep)
     return run
 
 
@@ -435,9 +439,45 @@ def override_evidence(
     return evidence.override(ctx, dep, wl, reason=reason, threshold=threshold, policy=policy)
 
 
-def close(ctx: Ctx, dep: Deployment, *, reason: str, retention: RetentionConfig) -> Deployment:
-    """End the deployment for good; its watchlist is purged within the configured grace."""
+def pending_alerts(ctx: Ctx, deployment_id: int) -> int:
+    """Alerts of the deployment still waiting for an operator's decision."""
+    return int(
+        ctx.db.execute(
+            select(func.count())
+            .select_from(AlertRecord)
+            .where(AlertRecord.deployment_id == deployment_id, ~AlertRecord.adjudication.has())
+        ).scalar_one()
+    )
+
+
+def close(
+    ctx: Ctx,
+    dep: Deployment,
+    *,
+    reason: str,
+    retention: RetentionConfig,
+    pending_reason: str | None = None,
+    policy: GovernanceConfig | None = None,
+) -> Deployment:
+    """End the deployment for good and publish its record (final from then on); its watchlist
+    is purged within the configured grace.
+
+    Alerts still waiting for a decision would be published as "not adjudicated"
+    and could then only be decided as amendments, so closing with any pending
+    needs a written reason (``pending_reason``).
+    """
     _require(dep, S.DRAFT, S.AUTHORISED, S.LIVE, doing="close")
+    waiting = pending_alerts(ctx, dep.id)
+    least = (policy or GovernanceConfig()).min_reason_chars
+    if waiting and len((pending_reason or "").strip()) < least:
+        raise Conflict(
+            f"{waiting} alert{'s' if waiting != 1 else ''} of deployment {dep.id} "
+            f"{'are' if waiting != 1 else 'is'} still waiting for a decision: decide "
+            f"{'them' if waiting != 1 else 'it'} first, or give a reason of at least {least} "
+            "characters (pending_reason) to close and publish the record with "
+            f"{'them' if waiting != 1 else 'it'} not adjudicated",
+            code="alerts_pending",
+        )
     if dep.state == S.LIVE:
         stop(ctx, dep, reason=f"closed: {reason}" if reason else "closed")
     dep.state = S.CLOSED
@@ -456,14 +496,19 @@ def close(ctx: Ctx, dep: Deployment, *, reason: str, retention: RetentionConfig)
             "purge_due_at": dep.purge_due_at.isoformat(),
             "runs": len(dep.runs),
             "alerts_total": dep.alerts_total,
+            "alerts_pending": waiting,
+            "pending_reason": pending_reason if waiting else None,
         },
     )
+    publication.publish(ctx, dep)  # waits for the cameras' counts if the close stopped them
     return dep
 
 
 def purge_closed(ctx: Ctx, dep: Deployment) -> int:
     """Purge a closed deployment's watchlist, leaving the record and its counts."""
     _require(dep, S.CLOSED, doing="purge")
+    # Counts that never came (the process died): publish with what there is.
+    publication.publish(ctx, dep, force=True)
     images = 0
     if dep.watchlist_id is not None:
         images = lifecycle.purge(

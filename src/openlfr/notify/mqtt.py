@@ -77,13 +77,17 @@ class MqttPublisher:
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
 
-    def publish(self, topic: str, payload: bytes) -> str | None:
-        """None once the broker has acknowledged (QoS ≥ 1), else why not."""
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> str | None:
+        """None once the broker has acknowledged (QoS ≥ 1), else why not.
+
+        ``retain``: the broker keeps the message for later subscribers (the newest
+        audit checkpoint is published so).
+        """
         self.start()
         if not self._connected.wait(self._wait_s if not self._connected.is_set() else 0):
             return f"not connected to MQTT broker {self._config.host}:{self._config.port}"
         try:
-            info = self._client.publish(topic, payload, qos=self._config.qos)
+            info = self._client.publish(topic, payload, qos=self._config.qos, retain=retain)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return f"publish failed: {mqtt.error_string(info.rc)}"
             info.wait_for_publish(timeout=self._wait_s)

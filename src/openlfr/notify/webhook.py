@@ -46,13 +46,15 @@ class WebhookSender:
     def __init__(self, *, timeout_s: float, transport: httpx.BaseTransport | None = None) -> None:
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
 
-    def send(self, url: str, secret: bytes, body: bytes, *, delivery_id: int) -> str | None:
+    def send(
+        self, url: str, secret: bytes, body: bytes, *, delivery_id: int, event: str = "alert"
+    ) -> str | None:
         """None on success, else a short description of the failure."""
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(secret, body, int(time.time())),
             DELIVERY_HEADER: str(delivery_id),
-            EVENT_HEADER: "alert",
+            EVENT_HEADER: event,
         }
         try:
             response = self._client.post(url, content=body, headers=headers)

@@ -19,6 +19,9 @@ Definitions (also in docs/demo.md):
 - *false alert rate*: false alerts (both kinds) per face seen, and per alert; an
   empty denominator gives ``None`` (shown as "—").
 - alerts not yet adjudicated count in neither, and are listed separately.
+- once *published* (see reports/publication.py), a record never changes: its
+  figures and audit anchor stay as published, and anything recorded later is
+  listed under *amendments* (dated, attributed), not folded into the figures.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from openlfr.audit.models import AuditHead
 from openlfr.audit.service import details_of, iter_events
 from openlfr.calibrations.models import CalibrationRecord
 from openlfr.deployments.models import Deployment, DeploymentState
+from openlfr.reports.publication import Amendment, amendments, published
 from openlfr.watchlist_records.models import Subject, WatchlistState, WatchlistVersion
 
 RECORD_FORMAT: Literal["openlfr-deployment-record/1"] = "openlfr-deployment-record/1"
@@ -119,6 +123,19 @@ class PublishedRecord(BaseModel):
     )
     audit_head_hash: str | None
     generated_at: datetime
+    published_at: datetime | None = Field(
+        default=None, description="When the final record was published (then frozen)."
+    )
+    record_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the record as published (without these three fields), also "
+        "in the audit log's deployment.record_published event.",
+    )
+    amendments: list[Amendment] = Field(
+        default_factory=list,
+        description="Recorded after publication (late decisions, alerts or counts): listed, "
+        "never folded into the published figures.",
+    )
 
 
 def _ratio(numerator: int, denominator: int | None) -> float | None:
@@ -206,7 +223,24 @@ def _evidence(db: Session, dep: Deployment) -> ThresholdEvidence:
 
 
 def build_record(db: Session, deployment_id: int, *, now: datetime) -> PublishedRecord:
-    """The record of one deployment as it stands at ``now`` (final once it is closed)."""
+    """The published record (frozen, with any amendments) once there is one; before that the
+    record as it stands at ``now``, provisional."""
+    row = published(db, deployment_id)
+    if row is not None:
+        record = PublishedRecord.model_validate_json(row.record)
+        return record.model_copy(
+            update={
+                "published_at": row.published_at,
+                "record_sha256": row.record_sha256,
+                "amendments": amendments(db, row),
+            }
+        )
+    record = compute_record(db, deployment_id, now=now)
+    return record.model_copy(update={"status": "provisional"})
+
+
+def compute_record(db: Session, deployment_id: int, *, now: datetime) -> PublishedRecord:
+    """The record of one deployment computed afresh (``final`` once it is closed)."""
     dep = db.get(Deployment, deployment_id)
     if dep is None:
         raise LookupError(f"no deployment with id {deployment_id}")

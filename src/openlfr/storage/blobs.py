@@ -16,6 +16,11 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 SUFFIX = ".blob"
 
 
+def inline_purpose(purpose: str) -> str:
+    """The associated data of a value sealed in a database row (see ``seal_inline``)."""
+    return f"inline:{purpose}"
+
+
 class BlobNotFound(LookupError):
     """No blob with that id (never written, or already purged)."""
 
@@ -42,15 +47,27 @@ class BlobStore:
         return self._root / blob_id[:2] / f"{blob_id}{SUFFIX}"
 
     @staticmethod
-    def _purpose(kind: str, blob_id: str) -> str:
+    def purpose(kind: str, blob_id: str) -> str:
+        """The associated data a blob of ``kind`` is sealed with."""
         return f"blob:{kind}:{blob_id}"
 
     def put(self, data: bytes, kind: str) -> str:
         """Seal and store ``data``; returns the new blob's id. Written atomically."""
         blob_id = secrets.token_hex(16)
+        self.write_sealed(blob_id, self._cipher.seal(data, self.purpose(kind, blob_id)))
+        return blob_id
+
+    def read_sealed(self, blob_id: str) -> bytes:
+        """A blob's sealed bytes as stored (for re-sealing under a new key)."""
+        try:
+            return self._path(blob_id).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(f"blob {blob_id} not found (purged?)") from None
+
+    def write_sealed(self, blob_id: str, sealed: bytes) -> None:
+        """Store already sealed bytes under ``blob_id``, atomically (old or new, never half)."""
         path = self._path(blob_id)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        sealed = self._cipher.seal(data, self._purpose(kind, blob_id))
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -61,7 +78,6 @@ class BlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return blob_id
 
     def get(self, blob_id: str, kind: str) -> bytes:
         """The plaintext of a blob; :class:`BlobNotFound` if it is gone."""
@@ -69,14 +85,14 @@ class BlobStore:
             sealed = self._path(blob_id).read_bytes()
         except FileNotFoundError:
             raise BlobNotFound(f"blob {blob_id} not found (purged?)") from None
-        return self._cipher.open(sealed, self._purpose(kind, blob_id))
+        return self._cipher.open(sealed, self.purpose(kind, blob_id))
 
     def seal_inline(self, data: bytes, purpose: str) -> bytes:
         """Seal a small value kept in a database row (a template), bound to ``purpose``."""
-        return self._cipher.seal(data, f"inline:{purpose}")
+        return self._cipher.seal(data, inline_purpose(purpose))
 
     def open_inline(self, sealed: bytes, purpose: str) -> bytes:
-        return self._cipher.open(sealed, f"inline:{purpose}")
+        return self._cipher.open(sealed, inline_purpose(purpose))
 
     def exists(self, blob_id: str) -> bool:
         return self._path(blob_id).is_file()

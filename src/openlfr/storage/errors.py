@@ -61,3 +61,9 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, *, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class Unavailable(DomainError):
+    """The service cannot do this now for a reason an administrator must fix (503)."""
+
+    code = "unavailable"

@@ -15,6 +15,8 @@ def metadata() -> MetaData:
     import openlfr.calibrations.models
     import openlfr.deployments.models
     import openlfr.notify.models
+    import openlfr.privacy.keys
+    import openlfr.reports.publication
     import openlfr.users.models
     import openlfr.watchlist_records.models  # noqa: F401
 

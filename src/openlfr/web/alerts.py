@@ -29,6 +29,7 @@ from openlfr.storage.errors import Conflict
 from openlfr.users.roles import Permission as P
 from openlfr.watchlist_records.models import ReferenceImage, Subject
 from openlfr.web.access import Page
+from openlfr.web.deployment_pages import plane_of
 from openlfr.web.guard import Viewer, viewer_of
 from openlfr.web.live import ClaimRead, ConsoleHub, sse
 from openlfr.web.render import render
@@ -178,7 +179,9 @@ def decide(
 ) -> AlertRecord:
     """Record the decision and outcome (the alert service stores and audits it); every
     console drops the alert from its queue once it is committed."""
-    alert = alert_service.adjudicate(caller.ctx, alert_id, body)
+    alert = alert_service.adjudicate(
+        caller.ctx, alert_id, body, policy=plane_of(request).settings.governance
+    )
     # Background tasks run after the response, i.e. after the transaction committed.
     tasks.add_task(
         hub_of(request).settled,

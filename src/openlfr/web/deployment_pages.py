@@ -83,4 +83,5 @@ def deployment_page(request: Request, deployment_id: int, viewer: DeploymentView
         free_watchlists=_free_watchlists(viewer),
         running=dep.id in plane.live.running(),
         min_reason=plane.settings.governance.min_reason_chars,
+        pending=0 if dep.state == "closed" else deployments.pending_alerts(ctx, dep.id),
     )
