@@ -99,12 +99,13 @@ def test_closed_deployment_watchlist_is_purged_within_a_day_counts_remain(
     assert len(image_blobs) == 2
     crop = probe_crop(api.plane.services.pack, photos / "obama_03.jpg")
     api.plane.recorder.record(alert_input(s.deployment_id, s.camera, s.subject_id, crop))
-    api.call(
+    r = api.call(
         "POST",
         f"/deployments/{s.deployment_id}/close",
         Role.AUTHORISING_OFFICER,
-        json={"reason": "x"},
+        json={"reason": "x", "pending_reason": "closing with the alert left undecided"},
     )
+    assert r.status_code == 200, r.text
     clock.advance(hours=24)
     counts = _purge(api)
     assert counts["deployments_purged"] == 1 and counts["reference_images_purged"] == 2
