@@ -51,7 +51,7 @@ def _ready(api: Api, photos: Path, *, subjects: int = 1, **plan: Any) -> int:
         "cameras": [{"name": "cam-1", "source": "/dev/null"}],
         **plan,
     }
-    r = api.call("POST", "/deployments", OFFICER, json=body)
+    r = api.call("POST", "/deployments", MANAGER, json=body)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 

@@ -114,7 +114,12 @@ def db_upgrade(json_out: bool = typer.Option(False, "--json")) -> None:
 @user_app.command("add")
 def user_add(
     username: str = typer.Argument(..., help="Login name (lower case)."),
-    role: Role = typer.Option(..., help="The account's role."),
+    role: Role = typer.Option(
+        ...,
+        metavar="ROLE",
+        # The choices are listed in the help text, which wraps, not in the option's column.
+        help="The account's role: " + ", ".join(r.value for r in Role) + ".",
+    ),
     name: str | None = typer.Option(None, "--name", help="Display name (default: username)."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."

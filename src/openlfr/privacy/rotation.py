@@ -202,6 +202,8 @@ def _reseal_fields(
                 if not rows:
                     break
                 for row in rows:
+                    if row[field.column] is None:  # nothing sealed here (e.g. no credentials)
+                        continue
                     value = bytes(row[field.column])
                     purpose = field.purpose(dict(row))
                     if sealer.opens_with_current_key(value, purpose):

@@ -47,6 +47,11 @@ def _webhook_secret(row: Mapping[str, Any]) -> str:
     return inline_purpose(f"webhook-secret:{row['id']}")
 
 
+def _camera_source(row: Mapping[str, Any]) -> str:
+    # As deployments/camera_sources.py seals it: bound to the camera's deployment and name.
+    return inline_purpose(f"camera-source:{row['deployment_id']}:{row['name']}")
+
+
 SEALED_BLOBS: tuple[SealedBlobs, ...] = (
     SealedBlobs("reference_images", "blob_id", "reference-image"),
     SealedBlobs("alerts", "crop_blob_id", "alert-crop"),
@@ -54,6 +59,9 @@ SEALED_BLOBS: tuple[SealedBlobs, ...] = (
 SEALED_FIELDS: tuple[SealedField, ...] = (
     SealedField("reference_images", "id", "template", _template, reads=("blob_id",)),
     SealedField("webhook_subscriptions", "id", "secret", _webhook_secret),
+    SealedField(
+        "cameras", "id", "source_sealed", _camera_source, reads=("deployment_id", "name")
+    ),
 )
 # The CLI's local watchlist files: sealed with "watchlist:<name>".
 LOCAL_WATCHLIST_PURPOSE = "watchlist:{name}"

@@ -29,7 +29,6 @@ from openlfr.storage.errors import Conflict
 from openlfr.users.roles import Permission as P
 from openlfr.watchlist_records.models import ReferenceImage, Subject
 from openlfr.web.access import Page
-from openlfr.web.deployment_pages import plane_of
 from openlfr.web.guard import Viewer, viewer_of
 from openlfr.web.live import ClaimRead, ConsoleHub, sse
 from openlfr.web.render import render

@@ -259,7 +259,7 @@ class WorkerAgent:
             spool_refused=stats.refused,
             spool_accepted=stats.accepted,
             delivered=self.deliverer.stats.delivered,
-            oldest_pending_age_s=stats.oldest_age_s,
+            oldest_pending_s=stats.oldest_age_s,
         )
 
     def _shutdown(self) -> None:

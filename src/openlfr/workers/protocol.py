@@ -106,7 +106,7 @@ class CameraHealth(_Wire):
     tracks: int = 0
     alerts: int = 0
     dropped_frames: int = 0
-    last_frame_age_s: float | None = None
+    seconds_since_last_frame: float | None = None
 
 
 class Heartbeat(_Wire):
@@ -119,4 +119,4 @@ class Heartbeat(_Wire):
     spool_refused: int = 0
     spool_accepted: int = Field(default=0, description="Alerts ever spooled (across restarts).")
     delivered: int = 0
-    oldest_pending_age_s: float | None = None
+    oldest_pending_s: float | None = None
