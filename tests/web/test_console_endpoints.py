@@ -8,7 +8,7 @@ import io
 import json
 
 import httpx
-from web_support import PEOPLE, SECOND_OPERATOR, LiveScene, ServeConsole
+from web_support import SECOND_OPERATOR, LiveScene, ServeConsole
 
 from openlfr.api.testing import PASSWORD
 from openlfr.users.roles import Role
@@ -44,7 +44,8 @@ def test_claims_and_decisions_follow_the_roles_and_the_alert_state(
             "/api/v1/auth/login", json={"username": SECOND_OPERATOR[0], "password": PASSWORD}
         )
         assert r.status_code == 200  # the console's session cookie works as well as a token
-        assert first.post(claim).json()["display_name"] == PEOPLE[Role.OPERATOR][1]
+        # A token belongs to a service account, so the claim names that account.
+        assert first.post(claim).json()["display_name"] == "Set-up (operator)"
         taken = second.post(claim)
         assert taken.status_code == 409 and taken.json()["error"]["code"] == "taken"
         assert second.post(claim, params={"force": "true"}).status_code == 200
@@ -93,7 +94,7 @@ def test_audit_search_and_export(serve_console: ServeConsole, pack: ModelPack) -
     scene = LiveScene(server, pack)
     scene.raise_alert()
     with _as(server.base, server.tokens[Role.AUDITOR]) as auditor:
-        page = auditor.get("/console/audit", params={"actor": "supt-hale"})
+        page = auditor.get("/console/audit", params={"actor": "authorising-officer-setup"})
         assert page.status_code == 200
         assert "<code>deployment.authorised</code>" in page.text
         assert "<code>subject.enrolled</code>" not in page.text  # the watchlist manager's

@@ -205,13 +205,20 @@ def test_demo_deployment_live_queue_camera_view_and_audit(
         assert stored["adjudication"]["outcome"] == "arrested"
         assert stored["adjudication"]["decided_by"] == f"user:{PEOPLE[Role.OPERATOR][0]}"
 
-        control.goto(f"{server.base}/console/deployments/{dep}")
-        control.get_by_label("Reason for closing").fill("End of the demonstration")
-        control.get_by_role("button", name="Close deployment").click()
-        record = control.locator("#record")
+        # Closing belongs to officers and commanders, not to the operator.
+        officer_ctx, officer = new_page(browser)
+        sign_in(officer, server.base, PEOPLE[Role.AUTHORISING_OFFICER][0])
+        officer.goto(f"{server.base}/console/deployments/{dep}")
+        officer.get_by_label("Reason for closing").fill("End of the demonstration")
+        pending = officer.locator("#x-pending-reason")
+        if pending.count():  # the street clip may have raised an alert nobody decided
+            pending.fill("The demonstration ends; undecided alerts go to the morning review")
+        officer.get_by_role("button", name="Close deployment").click()
+        record = officer.locator("#record")
         expect(record).to_contain_text("Closed by")
         expect(record.locator("dl")).to_contain_text("Match, engaged1")
-        shoot(control, "deployment", docs=True, full_page=True)
+        shoot(officer, "deployment", docs=True, full_page=True)
+        officer_ctx.close()
     finally:
         context.close()
 

@@ -65,7 +65,7 @@ def test_a_closed_deployments_watchlist_reads_awaiting_purge_not_in_use(
         server.ok(
             "POST",
             f"/deployments/{scene.deployment_id}/close",
-            Role.OPERATOR,
+            Role.AUTHORISING_OFFICER,
             json={"reason": "end of shift"},
         )
         page.reload()

@@ -134,7 +134,7 @@ def _authorised_deployment(api: Api, photos: list[Path], source: str, cameras: i
     r = api.call(
         "POST",
         "/deployments",
-        Role.AUTHORISING_OFFICER,
+        Role.WATCHLIST_MANAGER,
         json={
             "name": "live workers",
             "location": "High Street, north end",
