@@ -50,7 +50,9 @@ def _live_with_alerts(
 
 def test_closing_with_pending_alerts_needs_a_reason(api: Api, pack: ModelPack) -> None:
     dep, _ = _live_with_alerts(api, pack, ["false_alert", None])
-    refused = api.call("POST", f"/deployments/{dep}/close", Role.OPERATOR, json={"reason": "end"})
+    refused = api.call(
+        "POST", f"/deployments/{dep}/close", Role.AUTHORISING_OFFICER, json={"reason": "end"}
+    )
     assert refused.status_code == 409, refused.text
     error = refused.json()["error"]
     assert error["code"] == "alerts_pending" and "1 alert" in error["message"]
@@ -58,14 +60,14 @@ def test_closing_with_pending_alerts_needs_a_reason(api: Api, pack: ModelPack) -
     short = api.call(
         "POST",
         f"/deployments/{dep}/close",
-        Role.OPERATOR,
+        Role.AUTHORISING_OFFICER,
         json={"reason": "end", "pending_reason": "x"},
     )
     assert short.status_code == 409
     ok = api.call(
         "POST",
         f"/deployments/{dep}/close",
-        Role.OPERATOR,
+        Role.AUTHORISING_OFFICER,
         json={"reason": "end", "pending_reason": REASON},
     )
     assert ok.status_code == 200, ok.text
@@ -92,7 +94,7 @@ def test_a_published_record_does_not_change_after_a_late_decision(
     r = api.call(
         "POST",
         f"/deployments/{dep}/close",
-        Role.OPERATOR,
+        Role.AUTHORISING_OFFICER,
         json={"reason": "end", "pending_reason": REASON},
     )
     assert r.status_code == 200, r.text
@@ -121,7 +123,7 @@ def test_a_published_record_does_not_change_after_a_late_decision(
     assert after.false_alerts == 1 and after.false_alert_rate_per_alert == 1 / 3
     (amendment,) = after.amendments
     assert amendment.kind == "late decision" and amendment.alert_id == ids[2]
-    assert amendment.decision == "false_alert" and amendment.by == "token:operator"
+    assert amendment.decision == "false_alert" and amendment.by == "token:operator-svc"
     assert amendment.reason == "reviewed the footage next day"
     assert amendment.at >= published.published_at
 
