@@ -14,6 +14,7 @@ from openlfr.config import (
     SFacePackConfig,
 )
 from openlfr.types import Detections, Face, FaceCrop, ImageArray
+from openlfr.vision.context import detect_with_context
 from openlfr.vision.detector import FaceDetector, YuNetDetector
 from openlfr.vision.quality import assess
 from openlfr.vision.recogniser import DlibRecogniser, FaceRecogniser, OnnxRecogniser
@@ -57,8 +58,13 @@ class ModelPack:
         return [Face(crop=c, embedding=v) for c, v in zip(crops, vectors, strict=True)]
 
     def analyse(self, image: ImageArray) -> list[Face]:
-        """Detect, align and embed every face in ``image`` (one batched model call)."""
-        return self.embed(self.crops(image, self.detect(image)))
+        """Detect, align and embed every face in a still photo (one batched model call).
+
+        A photo cropped tight to the face is detected again inside a border
+        (:func:`detect_with_context`), so its landmarks, pose and template are those
+        of the face with its surroundings.
+        """
+        return self.embed(self.crops(image, detect_with_context(self.detector, image)))
 
 
 def load_pack(
