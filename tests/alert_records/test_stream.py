@@ -20,6 +20,7 @@ from openlfr.api.testing import (
     probe_crop,
     serve_in_thread,
 )
+from openlfr.notify.messages import AlertMessage
 from openlfr.users.roles import Role
 
 
@@ -119,3 +120,23 @@ def test_stream_filters_by_deployment_and_needs_permission(
             # The other deployment's stream got nothing and is still open.
             assert api.plane.broker.subscribers == 2
             assert r_other.status_code == 200
+
+
+def test_an_alert_that_commits_after_a_later_one_is_still_sent(
+    api: Api, scenario: tuple[Scenario, bytes]
+) -> None:
+    # On PostgreSQL, and across hub processes, ids are not committed in id order.
+    s, crop = scenario
+    record = api.plane.recorder.record
+    early, late = (
+        record(alert_input(s.deployment_id, s.camera, s.subject_id, crop, track_id=t))
+        for t in ("1", "2")
+    )
+    with serve_in_thread(api.app, lifespan=False) as base:
+        url = f"{base}/api/v1/alerts/stream"
+        with httpx.stream("GET", url, headers=api.headers(Role.OPERATOR), timeout=30) as r:
+            _wait_for_subscribers(api, 1)
+            for alert in (late, early, late):
+                api.plane.broker.publish(AlertMessage.of(alert))
+            got = _events(r.iter_lines(), 2)
+    assert [e["id"] for e in got] == [late.id, early.id]

@@ -20,6 +20,7 @@ from openlfr.api.plane import ControlPlane
 from openlfr.api.watch import CredentialWatch
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
+from openlfr.notify.feed import Seen
 from openlfr.notify.messages import AlertMessage
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users.roles import Permission as P
@@ -57,12 +58,14 @@ async def _events(
     quiet_since = time.monotonic()
     try:
         yield b"retry: 3000\n\n"
-        sent = after or 0
+        # Ids already sent, not just the highest: on PostgreSQL, and with several hub
+        # processes, an alert with a lower id can commit (and arrive) after a higher one.
+        sent = Seen(after or 0)
         if after is not None:
             # Everything stored since the client's last event, before anything live.
             for stored in await run_in_threadpool(_replay, plane, actor, deployment_id, after):
-                sent = max(sent, stored.id)
-                yield _sse(stored)
+                if sent.first(stored.id):
+                    yield _sse(stored)
         while True:
             try:
                 message = await asyncio.wait_for(sub.queue.get(), watch.interval_s)
@@ -77,8 +80,7 @@ async def _events(
                 return
             if message is None:  # server shutting down, or this client fell behind
                 return
-            if message.id > sent:
-                sent = message.id
+            if sent.first(message.id):
                 quiet_since = time.monotonic()
                 yield _sse(message)
     finally:

@@ -20,6 +20,7 @@ from openlfr.config.server import GovernanceConfig
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentRun, DeploymentState
 from openlfr.notify import service as notify
+from openlfr.notify.feed import ALERTS_CHANNEL, signal
 from openlfr.reports import publication
 from openlfr.storage.context import Ctx, drop_blob, put_blob
 from openlfr.storage.errors import Conflict, InvalidInput, NotFound
@@ -120,6 +121,8 @@ def ingest(ctx: Ctx, item: AlertInput, *, mqtt_enabled: bool) -> AlertRecord:
         },
     )
     notify.enqueue(ctx, alert, mqtt_enabled=mqtt_enabled)
+    # Every other hub process on this database hears of it once it commits.
+    signal(ctx.db, ALERTS_CHANNEL, alert.id)
     return alert
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openlfr.alert_records.models import AlertRecord
 from openlfr.alert_records.recorder import AlertRecorder
@@ -18,6 +20,7 @@ from openlfr.deployments import camera_sources
 from openlfr.deployments.live import LiveManager, PipelineLauncher
 from openlfr.notify.broker import AlertBroker
 from openlfr.notify.dispatcher import Dispatcher
+from openlfr.notify.feed import ALERTS_CHANNEL, Follow, HubFeed, Seen
 from openlfr.notify.messages import AlertMessage
 from openlfr.notify.mqtt import MqttPublisher
 from openlfr.notify.webhook import WebhookSender
@@ -65,6 +68,12 @@ class ControlPlane:
         self.throttle = LoginThrottle(self.settings.auth)
         self.broker = AlertBroker()
         notify = self.settings.notify
+        # Alerts any hub process stored reach this one's streams once each (see notify.feed).
+        self.alerts_seen = Seen()
+        self.feed = HubFeed(self.database, poll_s=notify.feed_poll_s)
+        self.feed.follow(
+            Follow(AlertRecord.__tablename__, ALERTS_CHANNEL, self.alerts_seen, self._from_feed)
+        )
         self.mqtt = MqttPublisher(notify.mqtt) if notify.mqtt.enabled else None
         self.dispatcher = Dispatcher(
             self.database,
@@ -100,8 +109,18 @@ class ControlPlane:
         self._background = background
 
     def _announce(self, alert: AlertRecord) -> None:
-        self.broker.publish(AlertMessage.of(alert))
+        if self.alerts_seen.first(alert.id):
+            self.broker.publish(AlertMessage.of(alert))
         self.dispatcher.wake()
+
+    def _from_feed(self, db: Session, ids: list[int]) -> None:
+        """Alerts another hub process stored (or this one, not yet announced)."""
+        rows = db.execute(
+            select(AlertRecord).where(AlertRecord.id.in_(ids)).order_by(AlertRecord.id)
+        ).scalars()
+        for alert in rows:
+            if self.alerts_seen.first(alert.id):
+                self.broker.publish(AlertMessage.of(alert))
 
     def _camera_alarm(self, deployment_id: int, camera: str, state: str, error: str | None) -> None:
         """A camera stalled, failed or filled its spool: on the audit log (the console and the
@@ -136,12 +155,14 @@ class ControlPlane:
             if sealed := camera_sources.seal_plain_sources(ctx):
                 log.info("sealed the credentials of %d camera address(es)", sealed)
         self.live.resume_or_stop_orphans(resume=False)
+        self.feed.start()
         if self._background:
             self.dispatcher.start()
             self.retention.start()
             self.checkpoints.start()
 
     def stop(self) -> None:
+        self.feed.stop()
         self.broker.close()
         self.live.shutdown()
         self.checkpoints.stop()

@@ -201,6 +201,15 @@ class NotifyConfig(_Strict):
     poll_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="How often the dispatcher looks for due deliveries."
     )
+    feed_poll_s: float = Field(
+        default=0.5,
+        ge=0.05,
+        le=60,
+        description="How often a hub process looks in the database for alerts, claims and "
+        "decisions that other hub processes on the same database stored, so every console "
+        "shows the same queue (SQLite; PostgreSQL notifies at once and this is only how "
+        "often the listener checks that it should go on).",
+    )
 
 
 DEFAULT_OFFENCE_CATEGORIES = (

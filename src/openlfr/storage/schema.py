@@ -10,6 +10,7 @@ from openlfr.storage.base import Base
 def metadata() -> MetaData:
     """``Base.metadata`` with every domain's tables registered."""
     # Imported here, not at module level: the domains import storage themselves.
+    import openlfr.alert_records.claims
     import openlfr.alert_records.models
     import openlfr.audit.models
     import openlfr.calibrations.models

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from openlfr.alert_records import service as alert_service
 from openlfr.alert_records.models import AdjudicationCreate, AlertRead, AlertRecord
@@ -91,7 +92,7 @@ def queue_page(
 ) -> Response:
     """Pending alerts, newest first, and the last few decided; new ones arrive live."""
     ctx = viewer.caller.ctx
-    claims = {c.alert_id: c for c in hub_of(request).claims()}
+    claims = {c.alert_id: c for c in hub_of(request).claims(ctx.db)}
     pending, total = alert_service.list_alerts(
         ctx, offset=0, limit=QUEUE_LIMIT, deployment_id=deployment_id, pending_only=True
     )
@@ -126,7 +127,7 @@ def card_fragment(request: Request, alert_id: int, viewer: QueueViewer) -> Respo
     """One alert's card, for the queue to insert when the alert arrives (audited read)."""
     ctx = viewer.caller.ctx
     alert = alert_service.get(ctx, alert_id)
-    claims = {c.alert_id: c for c in hub_of(request).claims()}
+    claims = {c.alert_id: c for c in hub_of(request).claims(ctx.db)}
     return render(
         request,
         "_alert_card.html",
@@ -141,9 +142,11 @@ def claim(
     request: Request,
     alert_id: int,
     caller: Adjudicator,
+    tasks: BackgroundTasks,
     force: Annotated[bool, Query(description="Take over from another operator.")] = False,
 ) -> ClaimRead:
-    """Take an alert to decide it; the other consoles show it as taken."""
+    """Take an alert to decide it; the other consoles (on every hub process) show it as
+    taken, and refuse it to anyone else until it is released, decided or lapses."""
     alert = alert_service.get(caller.ctx, alert_id, audited=False)
     if alert.adjudication is not None:
         raise Conflict(
@@ -151,20 +154,30 @@ def claim(
             code="already_adjudicated",
         )
     assert caller.user is not None
-    return hub_of(request).claim(
+    hub = hub_of(request)
+    taken, stored = hub.claim(
+        caller.ctx.db,
         alert_id,
         user_id=caller.user.id,
         username=caller.user.username,
         display_name=caller.user.display_name,
         force=force,
     )
+    # Background tasks run after the response, i.e. after the transaction committed.
+    tasks.add_task(hub.announce, stored)
+    return taken
 
 
 @router.delete("/api/alerts/{alert_id}/claim", status_code=204)
-def release(request: Request, alert_id: int, caller: Adjudicator) -> Response:
+def release(
+    request: Request, alert_id: int, caller: Adjudicator, tasks: BackgroundTasks
+) -> Response:
     """Give the alert back to the queue (the operator cancelled)."""
     assert caller.user is not None
-    hub_of(request).release(alert_id, user_id=caller.user.id)
+    hub = hub_of(request)
+    stored = hub.release(caller.ctx.db, alert_id, user_id=caller.user.id)
+    if stored is not None:
+        tasks.add_task(hub.announce, stored)
     return Response(status_code=204)
 
 
@@ -181,14 +194,16 @@ def decide(
     alert = alert_service.adjudicate(
         caller.ctx, alert_id, body, policy=plane_of(request).settings.governance
     )
-    # Background tasks run after the response, i.e. after the transaction committed.
-    tasks.add_task(
-        hub_of(request).settled,
+    hub = hub_of(request)
+    stored = hub.settled(
+        caller.ctx.db,
         alert_id,
         decision=str(body.decision),
         outcome=None if body.outcome is None else str(body.outcome),
         by=caller.user.display_name if caller.user else caller.ctx.actor.label,
     )
+    # Background tasks run after the response, i.e. after the transaction committed.
+    tasks.add_task(hub.announce, stored)
     return alert
 
 
@@ -197,6 +212,7 @@ async def _events(hub: ConsoleHub, watch: CredentialWatch) -> AsyncIterator[byte
     quiet_since = time.monotonic()
     try:
         yield b"retry: 2000\n\n"
+        yield sse(await run_in_threadpool(hub.snapshot))
         while True:
             try:
                 event = await asyncio.wait_for(listener.queue.get(), watch.interval_s)

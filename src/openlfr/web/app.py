@@ -90,7 +90,10 @@ def console_app(plane: ControlPlane, preview: PreviewHub) -> FastAPI:
     """The console: pages, fragments and the few JSON endpoints its scripts need."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.plane = plane
-    app.state.hub = ConsoleHub()
+    hub = ConsoleHub(plane.database)
+    # Claims and decisions made on other hub processes reach this one's consoles.
+    plane.feed.follow(hub.follow())
+    app.state.hub = hub
     app.state.preview = preview
     errors.install(app)
     json_domain = app.exception_handlers[DomainError]
