@@ -128,7 +128,12 @@ class WorkerAgent:
                 current = self._running.get(dep_id)
                 if current is None:
                     self._start_session(assignment)
-                elif current.assignment.version != assignment.version:
+                elif (
+                    current.assignment.version != assignment.version
+                    # The hub moves a camera to another worker without a new version: this
+                    # worker must stop it (or take one), or two workers run it at once.
+                    or current.assignment.cameras != assignment.cameras
+                ):
                     same_cameras = current.assignment.cameras == assignment.cameras
                     if same_cameras and current.session is not None:
                         current.session.set_threshold(assignment.threshold)
