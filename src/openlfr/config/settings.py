@@ -28,6 +28,7 @@ from openlfr.config.server import (
     NotifyConfig,
     RetentionConfig,
 )
+from openlfr.config.workers import WorkerConfig
 
 # Chosen from the lfw-dev measurements in docs/recognition.md; see there.
 DEFAULT_THRESHOLD = 0.52  # 1:N watchlist search (alerts); docs/recognition.md says why
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
 
     @classmethod
     def settings_customise_sources(

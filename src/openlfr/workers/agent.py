@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +22,7 @@ import httpx
 from openlfr.alert_records.service import AlertInput
 from openlfr.deployments.launcher import StreamSession
 from openlfr.deployments.live import CameraPlan, LivePlan
+from openlfr.privacy.crypto import BlobCipher, load_or_create_key
 from openlfr.services import Services
 from openlfr.stream.pipeline import HeldInMemory
 from openlfr.workers.delivery import Deliverer
@@ -53,6 +55,8 @@ class WorkerAgent:
         sync_s: seconds between syncs (each is also the heartbeat).
         retention_s: spooled alerts older than this are deleted (the hub's alert retention).
         parent_pid: stop when this process (a supervising local hub) is no longer the parent.
+        engine: what runs this worker, as its heartbeat names it ('process', 'ray').
+        node: the machine it runs on now (a Ray node id), for the hub's view.
     """
 
     def __init__(
@@ -66,6 +70,8 @@ class WorkerAgent:
         retention_s: float = 31 * 86400.0,
         metrics: WorkerMetrics | None = None,
         parent_pid: int | None = None,
+        engine: str = "process",
+        node: str | None = None,
     ) -> None:
         self._services = services
         self._client = client
@@ -79,6 +85,8 @@ class WorkerAgent:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._parent_pid = parent_pid
+        self._engine = engine
+        self._node = node
         self._watched: list[tuple[int, str]] = []
         self._preview = threading.Thread(target=self._send_previews, name="preview", daemon=True)
 
@@ -258,6 +266,8 @@ class WorkerAgent:
         return Heartbeat(
             worker=self.name,
             pid=os.getpid(),
+            engine=self._engine,
+            node=self._node,
             cameras=cameras,
             spool_depth=stats.depth,
             spool_capacity=stats.capacity,
@@ -272,3 +282,41 @@ class WorkerAgent:
             for dep_id in list(self._running):
                 self._stop_session(dep_id)
         self.deliverer.stop()
+
+
+def open_agent(
+    services: Services,
+    hub: str,
+    token: str,
+    name: str,
+    folder: Path,
+    *,
+    spool_capacity: int = 10_000,
+    sync_s: float = 1.0,
+    parent_pid: int | None = None,
+    engine: str = "process",
+    node: str | None = None,
+) -> WorkerAgent:
+    """A worker named ``name`` for the hub at ``hub``, its spool and key in ``folder``."""
+    spool = Spool(
+        folder / "spool.sqlite3",
+        BlobCipher(load_or_create_key(folder / "spool.key")),
+        capacity=spool_capacity,
+    )
+    # Timeouts longer than the hub's database busy timeout: a slow answer is still an answer.
+    client = httpx.Client(
+        base_url=hub,
+        headers={"authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(60.0, connect=5.0),
+    )
+    return WorkerAgent(
+        services,
+        client,
+        name,
+        spool,
+        sync_s=sync_s,
+        retention_s=services.settings.retention.alert_days * 86400.0,
+        parent_pid=parent_pid,
+        engine=engine,
+        node=node,
+    )

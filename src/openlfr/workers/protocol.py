@@ -113,6 +113,8 @@ class Heartbeat(_Wire):
     worker: str
     pid: int
     engine: str = "process"
+    # Where the worker runs now (a Ray node id): it changes when Ray moves the worker.
+    node: str | None = Field(default=None, max_length=128)
     cameras: list[CameraHealth]
     spool_depth: int = 0
     spool_capacity: int = 0
