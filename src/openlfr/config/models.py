@@ -67,9 +67,55 @@ ModelPackConfig = Annotated[
 class RuntimeConfig(_Strict):
     """Where and how the models run."""
 
-    device: Literal["auto", "cpu", "cuda"] = Field(
+    device: Literal["auto", "cpu", "cuda", "tensorrt"] = Field(
         default="auto",
-        description="'auto' uses onnxruntime's CUDA provider when present, else the CPU.",
+        description=(
+            "'auto' uses onnxruntime's CUDA provider when the installed onnxruntime has one "
+            "(the onnxruntime-gpu wheel: docs/pipeline.md), else the CPU. 'cuda' and "
+            "'tensorrt' refuse to start without their provider; 'tensorrt' falls back to "
+            "CUDA, then the CPU, for any node TensorRT cannot run."
+        ),
+    )
+    gpu_id: int = Field(default=0, ge=0, le=63, description="CUDA device the models run on.")
+    tensorrt_in_auto: bool = Field(
+        default=False,
+        description=(
+            "Let 'auto' pick TensorRT when installed. Off by default: the first start builds "
+            "an engine per model and input range, which takes minutes (then cached)."
+        ),
+    )
+    tensorrt_fp16: bool = Field(
+        default=True,
+        description=(
+            "TensorRT runs in half precision: about twice the speed; embeddings move by "
+            "about 1e-3 in cosine, well under any threshold's resolution."
+        ),
+    )
+    tensorrt_cache_dir: Path = Field(
+        default=Path("~/.cache/openlfr/tensorrt"),
+        description="Where TensorRT engines and timing caches are kept between runs.",
+    )
+    tensorrt_workspace_mb: int = Field(
+        default=2048, ge=64, le=65536, description="TensorRT's scratch memory per engine."
+    )
+    max_batch: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description=(
+            "Largest batch a model is called with (face crops to embed, windows to search); "
+            "also the top of TensorRT's dynamic batch profile."
+        ),
+    )
+    cudnn_conv_algo_search: Literal["HEURISTIC", "EXHAUSTIVE", "DEFAULT"] = Field(
+        default="HEURISTIC",
+        description=(
+            "How CUDA picks convolution kernels. EXHAUSTIVE benchmarks each new input shape "
+            "(frames and windows vary), which stalls the first frames of every size."
+        ),
+    )
+    gpu_mem_limit_mb: int = Field(
+        default=0, ge=0, description="Cap on the CUDA memory arena per session; 0 = no cap."
     )
     threads: int = Field(
         default=0,

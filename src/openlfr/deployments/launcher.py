@@ -20,6 +20,7 @@ from openlfr.deployments.live import (
 from openlfr.services import Services
 from openlfr.stream import CameraPipeline, CameraState, Runner, parse_source, pipeline_factory
 from openlfr.stream.pipeline import HeldInMemory
+from openlfr.stream.timing import StageTimer
 from openlfr.types import Alert
 from openlfr.watchlist.gallery import LiveGallery
 
@@ -63,9 +64,16 @@ class StreamSession:
     """One deployment's cameras: a :class:`Runner` and a watcher that reports its end."""
 
     def __init__(
-        self, services: Services, plan: LivePlan, on_alert: AlertCallback, on_end: EndCallback
+        self,
+        services: Services,
+        plan: LivePlan,
+        on_alert: AlertCallback,
+        on_end: EndCallback,
+        *,
+        stage_timer: StageTimer | None = None,
     ) -> None:
         self._services = services
+        self._stage_timer = stage_timer
         self._plan = plan
         self._sink = DeploymentSink(plan.deployment_id, on_alert)
         self._on_end = on_end
@@ -99,7 +107,9 @@ class StreamSession:
             return pipeline
 
         specs = [parse_source(f"{c.name}={c.source}", i) for i, c in enumerate(self._plan.cameras)]
-        runner = Runner(specs, factory, self._sink, settings.pipeline.source)
+        runner = Runner(
+            specs, factory, self._sink, settings.pipeline.source, stage_timer=self._stage_timer
+        )
         previous = getattr(self, "_runner", runner)
         self._runner = runner
         runner.start()

@@ -13,9 +13,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from openlfr.config.pipeline import PipelineConfig
 from openlfr.matching.decision import Decision, DecisionEngine, DecisionRules
 from openlfr.stream.bestshot import Shot, TrackShots, quality_score, usable
+from openlfr.stream.schedule import DetectionSchedule
+from openlfr.stream.timing import StageTimer
 from openlfr.stream.tracker import ByteTracker
 from openlfr.types import Alert, Detections, FaceCrop, Frame, Look, Track
 from openlfr.vision.pack import ModelPack
@@ -47,6 +51,8 @@ class HeldInMemory:
     def empty(self) -> bool:
         return self.crops == 0 and self.looks == 0 and self.tracks == 0
 
+
+_NO_BOXES = np.zeros((0, 4), np.float32)
 
 FrameObserver = Callable[[Frame, Detections, Sequence[Track], Sequence[Alert]], None]
 """Told of each processed frame: its detections, the tracks matched in it and the alerts it
@@ -98,12 +104,14 @@ class CameraPipeline:
         self._watchlist = watchlist
         self._clock = clock
         self._tracker = ByteTracker(config.tracker, camera_id)
+        self._schedule = DetectionSchedule(config.detection, pack.detector)
         self._engine = DecisionEngine(rules)
         self._tracks: dict[int, TrackShots] = {}
         self._frames = 0
         self._faces = 0
         self._embeddings = 0
         self.observer: FrameObserver | None = None
+        self.timer: StageTimer | None = None
 
     @property
     def gallery(self) -> LiveGallery:
@@ -112,10 +120,15 @@ class CameraPipeline:
     def process(self, frame: Frame) -> list[Alert]:
         """Run one frame through every stage; the alerts it completes (usually none)."""
         now = self._clock()
+        timer = self.timer
+        started = time.perf_counter()
         self._frames += 1
-        detections = self._pack.detect(frame.image)
+        detections = self._detect(frame, timer)
         self._faces += len(detections)
+        mark = time.perf_counter()
         update = self._tracker.update(detections, frame.captured_at)
+        if timer is not None:
+            timer("track", time.perf_counter() - mark)
         for track_id in update.ended:
             self._forget(track_id)
 
@@ -130,19 +143,37 @@ class CameraPipeline:
                 offered.append((track, shots))
         to_embed: list[tuple[Track, TrackShots, Shot]] = []
         if offered:
+            mark = time.perf_counter()
             rows = [t.det_index for t, _ in offered]
             crops = self._pack.crops(frame.image, detections.select(rows))
+            if timer is not None:
+                timer("crop", time.perf_counter() - mark)
             for (track, shots), crop in zip(offered, crops, strict=True):
                 shot = Shot(crop, quality_score(crop.quality), frame.seq, frame.captured_at, now)
                 chosen = shots.offer(shot, self._shots_config)
                 if chosen is not None:
                     to_embed.append((track, shots, chosen))
-        alerts = self._recognise(to_embed, now) if to_embed else []
+        alerts: list[Alert] = []
+        if to_embed:
+            mark = time.perf_counter()
+            alerts = self._recognise(to_embed, now)
+            if timer is not None:
+                timer("recognise", time.perf_counter() - mark)
         self._engine.expire(frame.captured_at)
         self.sweep(now)
         if self.observer is not None:
             self.observer(frame, detections, update.active, alerts)
+        if timer is not None:
+            timer("frame", time.perf_counter() - started)
         return alerts
+
+    def _detect(self, frame: Frame, timer: StageTimer | None) -> Detections:
+        """The whole frame, or only around the tracked faces (``pipeline.detection``)."""
+        if self._config.detection.full_interval == 1:
+            predicted = _NO_BOXES  # every frame whole: no prediction needed
+        else:
+            predicted = self._tracker.predicted_boxes(frame.captured_at)
+        return self._schedule.detect(frame.image, predicted, timer)[1]
 
     def _recognise(self, work: list[tuple[Track, TrackShots, Shot]], now: float) -> list[Alert]:
         gallery = self._gallery.current  # one snapshot for the whole batch
@@ -208,6 +239,7 @@ class CameraPipeline:
         for track_id in list(self._tracks):
             self._forget(track_id)
         self._tracker.reset()
+        self._schedule.reset()
 
     def _forget(self, track_id: int) -> None:
         shots = self._tracks.pop(track_id, None)

@@ -27,6 +27,7 @@ from openlfr.stream.sources import (
     open_source,
     scrub,
 )
+from openlfr.stream.timing import StageTimer
 
 log = logging.getLogger("openlfr.stream")
 
@@ -90,6 +91,7 @@ class Runner:
         pipeline_factory: builds the pipeline of a camera, given its id.
         sink: receives every alert (called from camera threads).
         source_config: how sources are read.
+        stage_timer: told how long each frame spent in each stage (metrics).
     """
 
     def __init__(
@@ -98,6 +100,8 @@ class Runner:
         pipeline_factory: PipelineFactory,
         sink: AlertSink,
         source_config: SourceConfig,
+        *,
+        stage_timer: StageTimer | None = None,
     ) -> None:
         ids = [c.camera_id for c in cameras]
         if len(set(ids)) != len(ids):
@@ -108,6 +112,7 @@ class Runner:
         self._factory = pipeline_factory
         self._sink = sink
         self._source_config = source_config
+        self._timer = stage_timer
         self._stop = threading.Event()
         self.started_at: float | None = None
 
@@ -168,6 +173,9 @@ class Runner:
             try:
                 camera.source = open_source(spec, self._source_config)
                 camera.pipeline = self._factory(spec.camera_id)
+                if self._timer is not None:
+                    camera.source.timer = self._timer
+                    camera.pipeline.timer = self._timer
             except SourceError as exc:
                 self._failed(camera, str(exc))
                 return

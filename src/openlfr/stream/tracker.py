@@ -112,6 +112,18 @@ class ByteTracker:
         """Tracks held (tentative, running or recently lost)."""
         return len(self._tracks)
 
+    def predicted_boxes(self, now: float) -> FloatArray:
+        """``(N, 4)`` where every held track's face is expected at ``now`` (the next frame's
+        capture time): where to look for faces between full-frame detections.
+
+        Moves the tracks' motion models to ``now``; :meth:`update` at the same ``now``
+        then predicts nothing more.
+        """
+        for track in self._tracks:
+            track.kalman.predict(now - track.predicted_at)
+            track.predicted_at = now
+        return self._boxes(self._tracks)
+
     def reset(self) -> tuple[int, ...]:
         """Forget every track (a stream gap); the confirmed ones that ended."""
         ended = tuple(t.track_id for t in self._tracks if t.state is not _State.TENTATIVE)

@@ -11,6 +11,8 @@ import numpy as np
 from openlfr.config import DetectorConfig, RuntimeConfig
 from openlfr.types import Detections, FloatArray, ImageArray
 from openlfr.vision.onnx_runtime import load_session
+from openlfr.vision.providers import ShapeProfile
+from openlfr.vision.regions import Windows, cut, merge, to_image, windows_around
 
 _STRIDES = (8, 16, 32)
 
@@ -21,6 +23,23 @@ class FaceDetector(abc.ABC):
     @abc.abstractmethod
     def detect(self, image: ImageArray) -> Detections:
         """All faces in ``image`` (``(H, W, 3)`` BGR ``uint8``), in its pixel coordinates."""
+
+    def detect_windows(self, image: ImageArray, windows: Windows) -> Detections:
+        """Faces centred in the given windows of ``image``, in its pixel coordinates.
+
+        The default looks at the whole image (detectors that cannot do better).
+        """
+        return self.detect(image)
+
+    def detect_around(
+        self, image: ImageArray, boxes: FloatArray, *, scale: float = 2.0, size: int = 128
+    ) -> Detections:
+        """Faces near the expected ``(N, 4)`` boxes (a tracker's predictions)."""
+        if len(boxes) == 0:
+            return Detections.empty()
+        return self.detect_windows(
+            image, windows_around(boxes, scale=scale, size=size, min_side=size / 4)
+        )
 
 
 class YuNetDetector(FaceDetector):
@@ -33,7 +52,18 @@ class YuNetDetector(FaceDetector):
 
     def __init__(self, model_path: Path, config: DetectorConfig, runtime: RuntimeConfig) -> None:
         self._config = config
-        self._session = load_session(model_path, runtime, symbolic_dims={2: "H", 3: "W"})
+
+        # Batch, height and width symbolic: windows around tracked faces run as one batch.
+        def profile(name: str) -> ShapeProfile:
+            # From a batch of windows (128 px) to a whole landscape frame at the input width
+            # (1920 px when native); TensorRT sizes its buffers for the largest.
+            side = -(-(config.input_width or 1920) // 32) * 32
+            top = runtime.max_batch
+            return ShapeProfile(name, (1, 3, 32, 32), (8, 3, 128, 128), (top, 3, side, side))
+
+        self._session = load_session(
+            model_path, runtime, symbolic_dims={0: "N", 2: "H", 3: "W"}, profile=profile
+        )
         self._input_name = self._session.get_inputs()[0].name
         self._output_names = [o.name for o in self._session.get_outputs()]
         self._anchor_cache: dict[tuple[int, int], list[FloatArray]] = {}
@@ -64,24 +94,57 @@ class YuNetDetector(FaceDetector):
         pad_w = -(-target_w // 32) * 32
         blob = np.zeros((1, 3, pad_h, pad_w), np.float32)
         blob[0, :, :target_h, :target_w] = resized.transpose(2, 0, 1)
-        outputs = dict(
-            zip(
-                self._output_names,
-                self._session.run(self._output_names, {self._input_name: blob}),
-                strict=True,
-            )
-        )
-        boxes, landmarks, scores = self._decode(outputs, pad_h, pad_w)
-        if scores.size == 0:
-            return Detections.empty()
-        keep = self._nms(boxes, scores)
-        boxes, landmarks, scores = boxes[keep], landmarks[keep], scores[keep]
+        found = self._run(blob)[0]
+        if len(found) == 0:
+            return found
         inv = np.float32(1.0 / scale)
+        boxes, landmarks, scores = found.boxes, found.landmarks, found.scores
         return Detections(
             boxes=np.ascontiguousarray(boxes * inv, dtype=np.float32),
             landmarks=np.ascontiguousarray(landmarks * inv, dtype=np.float32),
             scores=np.ascontiguousarray(scores, dtype=np.float32),
         )
+
+    def detect_windows(self, image: ImageArray, windows: Windows) -> Detections:
+        if len(windows) == 0 or image.size == 0:
+            return Detections.empty()
+        patches = cut(image, windows)
+        return self.detect_patches(patches, windows)
+
+    def detect_patches(self, patches: np.ndarray, windows: Windows) -> Detections:
+        """Faces in ``(N, S, S, 3)`` patches cut for ``windows``, in image pixels."""
+        size = windows.size
+        if size % 32:
+            raise ValueError(f"window patches must be a multiple of 32 pixels, got {size}")
+        blob = np.ascontiguousarray(patches.transpose(0, 3, 1, 2), dtype=np.float32)
+        found = self._run(blob)
+        parts = [to_image(f, windows, i) for i, f in enumerate(found)]
+        return merge(parts, self._config.nms_threshold, self._config.top_k)
+
+    def _run(self, blob: np.ndarray) -> list[Detections]:
+        """Each image of an ``(N, 3, H, W)`` float32 blob's faces, in blob pixels."""
+        count, _, pad_h, pad_w = blob.shape
+        raw = self._session.run(self._output_names, {self._input_name: blob})
+        # The model flattens the batch into its anchor axis, image by image.
+        outputs = {
+            name: value.reshape(count, -1, value.shape[-1])
+            for name, value in zip(self._output_names, raw, strict=True)
+        }
+        found = []
+        for index in range(count):
+            boxes, landmarks, scores = self._decode(outputs, pad_h, pad_w, index)
+            if scores.size == 0:
+                found.append(Detections.empty())
+                continue
+            keep = self._nms(boxes, scores)
+            found.append(
+                Detections(
+                    boxes=np.ascontiguousarray(boxes[keep]),
+                    landmarks=np.ascontiguousarray(landmarks[keep]),
+                    scores=np.ascontiguousarray(scores[keep]),
+                )
+            )
+        return found
 
     def _anchors(self, pad_h: int, pad_w: int) -> list[FloatArray]:
         key = (pad_h, pad_w)
@@ -92,25 +155,27 @@ class YuNetDetector(FaceDetector):
                 rows, cols = pad_h // stride, pad_w // stride
                 yy, xx = np.mgrid[0:rows, 0:cols]
                 grids.append(np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32))
-            # One frame size per camera: keep one entry. Replacing the dict (not
-            # mutating it) keeps concurrent readers safe; each uses its own grids.
-            self._anchor_cache = {key: grids}
+            # A camera uses two sizes (its frame and its windows): keep a few. Replacing
+            # the dict (not mutating it) keeps concurrent readers safe.
+            kept = dict(self._anchor_cache) if len(self._anchor_cache) < 4 else {}
+            kept[key] = grids
+            self._anchor_cache = kept
         return grids
 
     def _decode(
-        self, outputs: dict[str, np.ndarray], pad_h: int, pad_w: int
+        self, outputs: dict[str, np.ndarray], pad_h: int, pad_w: int, index: int = 0
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         threshold = self._config.score_threshold
         all_boxes, all_kps, all_scores = [], [], []
         for stride, grid in zip(_STRIDES, self._anchors(pad_h, pad_w), strict=True):
-            cls = np.clip(outputs[f"cls_{stride}"][0, :, 0], 0.0, 1.0)
-            obj = np.clip(outputs[f"obj_{stride}"][0, :, 0], 0.0, 1.0)
+            cls = np.clip(outputs[f"cls_{stride}"][index, :, 0], 0.0, 1.0)
+            obj = np.clip(outputs[f"obj_{stride}"][index, :, 0], 0.0, 1.0)
             score = np.sqrt(cls * obj)
             sel = np.nonzero(score >= threshold)[0]
             if sel.size == 0:
                 continue
-            bbox = outputs[f"bbox_{stride}"][0, sel]
-            kps = outputs[f"kps_{stride}"][0, sel].reshape(-1, 5, 2)
+            bbox = outputs[f"bbox_{stride}"][index, sel]
+            kps = outputs[f"kps_{stride}"][index, sel].reshape(-1, 5, 2)
             cell = grid[sel]
             centre = (cell + bbox[:, 0:2]) * stride
             size = np.exp(bbox[:, 2:4]) * stride

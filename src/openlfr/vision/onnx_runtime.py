@@ -1,29 +1,18 @@
-"""onnxruntime sessions: symbolic input dims, provider choice, thread settings."""
+"""onnxruntime sessions: symbolic input dims, providers (``providers.py``), thread settings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
 import onnxruntime as ort
 
 from openlfr.config import RuntimeConfig
+from openlfr.vision.providers import ShapeProfile, providers_for
 from openlfr.vision.weights import ModelFileError
 
-
-def providers_for(runtime: RuntimeConfig) -> list[str]:
-    """Execution providers in preference order for the configured device."""
-    available = set(ort.get_available_providers())
-    if runtime.device == "cuda":
-        if "CUDAExecutionProvider" not in available:
-            raise RuntimeError(
-                "device 'cuda' requested but onnxruntime has no CUDA provider "
-                "(install onnxruntime-gpu)"
-            )
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if runtime.device == "auto" and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+__all__ = ["load_session", "providers_for"]
 
 
 def load_session(
@@ -31,6 +20,7 @@ def load_session(
     runtime: RuntimeConfig,
     *,
     symbolic_dims: dict[int, str] | None = None,
+    profile: Callable[[str], ShapeProfile] | None = None,
 ) -> ort.InferenceSession:
     """Load an ONNX model, making the named input dims of its first input symbolic.
 
@@ -71,7 +61,10 @@ def load_session(
     # Spinning threads fight OpenCV's and the decoder's threads on few cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    providers = providers_for(runtime)
+    input_name = model.graph.input[0].name
+    providers = providers_for(
+        runtime, list(ort.get_available_providers()), profile(input_name) if profile else None
+    )
     try:
         return ort.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=providers

@@ -51,17 +51,17 @@ class OnnxRecogniser(FaceRecogniser):
         mean: float = 0.0,
         std: float = 1.0,
         rgb: bool = True,
-        max_batch: int = 32,
+        max_batch: int | None = None,
         flip_average: bool = False,
     ) -> None:
-        self._runner = recogniser_runner(model_path, runtime)
+        self._runner = recogniser_runner(model_path, runtime, input_size)
         # Mirror averaging changes every score a little: a distinct embedding space by name,
         # so templates and calibrations made one way are never mixed with the other.
         self.flip_average = flip_average
         self.model_id = f"{model_id}+flip" if flip_average else model_id
         self.input_size = input_size
         self._mean, self._std, self._rgb = np.float32(mean), np.float32(std), rgb
-        self._max_batch = max_batch
+        self._max_batch = max_batch or runtime.max_batch
         probe = np.zeros((1, input_size, input_size, 3), np.uint8)
         try:
             out = self._run(probe)

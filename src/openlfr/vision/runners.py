@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 
 from openlfr.config import RuntimeConfig
-from openlfr.vision.onnx_runtime import load_session, providers_for
+from openlfr.vision.onnx_runtime import load_session
+from openlfr.vision.providers import ShapeProfile, on_gpu
 from openlfr.vision.weights import ModelFileError
 
 
@@ -29,8 +30,15 @@ class OrtRunner(TensorRunner):
 
     name = "onnxruntime"
 
-    def __init__(self, path: Path, runtime: RuntimeConfig) -> None:
-        self._session = load_session(path, runtime, symbolic_dims={0: "N"})
+    def __init__(self, path: Path, runtime: RuntimeConfig, input_size: int = 112) -> None:
+        def profile(name: str) -> ShapeProfile:
+            side = input_size
+            opt = min(8, runtime.max_batch)
+            return ShapeProfile(
+                name, (1, 3, side, side), (opt, 3, side, side), (runtime.max_batch, 3, side, side)
+            )
+
+        self._session = load_session(path, runtime, symbolic_dims={0: "N"}, profile=profile)
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
 
@@ -58,12 +66,11 @@ class OpenCVRunner(TensorRunner):
             return np.asarray(self._net.forward(), np.float32)
 
 
-def recogniser_runner(path: Path, runtime: RuntimeConfig) -> TensorRunner:
+def recogniser_runner(path: Path, runtime: RuntimeConfig, input_size: int = 112) -> TensorRunner:
     """The configured engine for a recogniser; 'auto' picks the faster one for the device."""
     backend = runtime.recogniser_backend
     if backend == "auto":
-        on_gpu = "CUDAExecutionProvider" in providers_for(runtime)
-        backend = "onnxruntime" if on_gpu else "opencv"
+        backend = "onnxruntime" if on_gpu(runtime) else "opencv"
     if backend == "opencv":
         try:
             return OpenCVRunner(path, runtime)
@@ -71,4 +78,4 @@ def recogniser_runner(path: Path, runtime: RuntimeConfig) -> TensorRunner:
             if runtime.recogniser_backend == "opencv":
                 raise
             # 'auto' only: some exports use operators OpenCV lacks.
-    return OrtRunner(path, runtime)
+    return OrtRunner(path, runtime, input_size)

@@ -190,7 +190,11 @@ class WorkerAgent:
                 threshold=assignment.threshold,
             )
             running.session = StreamSession(
-                self._services, plan, lambda item: self._spool_alert(running, item), lambda _: None
+                self._services,
+                plan,
+                lambda item: self._spool_alert(running, item),
+                lambda _: None,
+                stage_timer=self.metrics.observe_stage,
             )
             log.info("deployment %s: %d camera(s) started", dep_id, len(assignment.cameras))
         except Exception as exc:

@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from openlfr.workers.protocol import CameraHealth
 
 _LATENCY = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+# Per-frame stages take from well under a millisecond (a window pass) to a few hundred
+# (embedding a crowd on a busy CPU).
+_STAGE = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -44,6 +47,16 @@ class WorkerMetrics:
             registry=r,
         )
         self.spool_depth = Gauge("openlfr_worker_spool_depth", "Alerts waiting.", registry=r)
+        self.stage_seconds = Histogram(
+            "openlfr_worker_stage_seconds",
+            "Time one frame spent in a stage, all cameras together: decode and convert "
+            "(source threads), detect_full / detect_windows / detect_none (how the frame was "
+            "searched for faces), track, crop, recognise (embed, search, decide) and frame "
+            "(the whole pipeline).",
+            ["stage"],
+            buckets=_STAGE,
+            registry=r,
+        )
         labels = ["deployment", "camera"]
         self.frames = Gauge("openlfr_camera_frames", "Frames processed.", labels, registry=r)
         self.faces = Gauge("openlfr_camera_face_detections", "Faces detected.", labels, registry=r)
@@ -52,6 +65,10 @@ class WorkerMetrics:
         self.running = Gauge(
             "openlfr_camera_running", "1 while the camera runs.", labels, registry=r
         )
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        """A :data:`~openlfr.stream.schedule.StageTimer`: called from camera threads."""
+        self.stage_seconds.labels(stage=stage).observe(seconds)
 
     def delivered(self, outcome: str, lag_s: float) -> None:
         self.deliveries.labels(outcome=outcome).inc()

@@ -13,6 +13,7 @@ from functools import partial
 
 from openlfr.config.pipeline import SourceConfig
 from openlfr.stream.sources.spec import SourceSpec, scrub
+from openlfr.stream.timing import StageTimer
 from openlfr.types import Frame, ImageArray
 
 log = logging.getLogger("openlfr.stream")
@@ -161,6 +162,7 @@ class FrameSource(abc.ABC):
         self._error: str | None = None
         self._seq = 0
         self._lock = threading.Lock()
+        self.timer: StageTimer | None = None
 
     # -- what each kind implements ------------------------------------------------
 
@@ -215,7 +217,10 @@ class FrameSource(abc.ABC):
         raw = self._slot.get(timeout)
         if raw is None:
             return None
+        started = time.perf_counter()
         image = raw.convert()
+        if self.timer is not None:
+            self.timer("convert", time.perf_counter() - started)
         with self._lock:
             self._delivered += 1
         return Frame(
@@ -293,7 +298,10 @@ class FrameSource(abc.ABC):
         last_media = 0.0
         while not self._stop.is_set():
             try:
+                decoding = time.perf_counter()
                 for media_t, convert in self._decode():
+                    if self.timer is not None:
+                        self.timer("decode", time.perf_counter() - decoding)
                     if self._stop.is_set():
                         return
                     if self.live or media_t is None:
@@ -314,6 +322,7 @@ class FrameSource(abc.ABC):
                         convert = partial(_same, convert())
                     if not self._slot.put(_Raw(seq, captured, convert), wait=keep_all):
                         return
+                    decoding = time.perf_counter()
             except SourceError as exc:
                 if not self.live:
                     self._fail(str(exc))

@@ -21,6 +21,7 @@ from typing import Any
 import av
 import numpy as np
 
+from openlfr.stream.sources import hwaccel
 from openlfr.stream.sources.base import FrameSource, SourceError
 from openlfr.stream.sources.spec import SourceKind, scrub
 from openlfr.types import ImageArray
@@ -39,6 +40,7 @@ class VideoSource(FrameSource):
     _time_base: float = 0.0
     _start_pts: int | None = None
     _fps: float = 25.0
+    decoder: str = "cpu"  # the hardware device type decoding, or "cpu"
 
     @property
     def frame_interval_s(self) -> float:
@@ -64,13 +66,26 @@ class VideoSource(FrameSource):
         self._close()
         target, fmt, options = self._target()
         what = f"{self.spec.camera_id} ({self.spec.display})"
+        timeout = (self.config.open_timeout_s, self.config.read_timeout_s)
+        container = None
+        self.decoder = "cpu"
+        for device in hwaccel.candidates(self.config.hwaccel, hwaccel.ffmpeg_devices()):
+            try:
+                container = av.open(
+                    target,
+                    format=fmt,
+                    options=options,
+                    timeout=timeout,
+                    hwaccel=hwaccel.hwaccel_for(device),
+                )
+            except Exception as exc:  # no device, no driver, no permission: the CPU decodes
+                hwaccel.mark_failed(device, scrub(str(exc), self.spec.location))
+                continue
+            self.decoder = device
+            break
         try:
-            container = av.open(
-                target,
-                format=fmt,
-                options=options,
-                timeout=(self.config.open_timeout_s, self.config.read_timeout_s),
-            )
+            if container is None:
+                container = av.open(target, format=fmt, options=options, timeout=timeout)
         except Exception as exc:  # PyAV maps FFmpeg errors to many OSError subclasses
             raise SourceError(
                 f"{what}: cannot open: {scrub(str(exc), self.spec.location)}"
@@ -96,6 +111,10 @@ class VideoSource(FrameSource):
         except BaseException:
             container.close()
             raise
+        if self.decoder != "cpu" and not getattr(stream.codec_context, "is_hwaccel", False):
+            # The device opened but cannot decode this codec: FFmpeg fell back to software.
+            hwaccel.mark_failed(self.decoder, f"it cannot decode {codec}")
+            self.decoder = "cpu"
         self._container = container
         self._frames = frames
         self._first = first
