@@ -278,12 +278,39 @@ class DetectionScheduleConfig(_Strict):
     )
 
 
+class BatchingConfig(_Strict):
+    """Model calls shared by the cameras of one process (a worker's deployment).
+
+    When on, the cameras share one recogniser and one window detector: crops and
+    windows that several cameras submit within ``max_wait_ms`` run as one call.
+    """
+
+    mode: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description=(
+            "'auto': on where the models run on a GPU (one call for many crops costs about "
+            "what one for a few does), off on a CPU, where batching saves little and the wait "
+            "adds latency. 'on' or 'off' force it."
+        ),
+    )
+    max_wait_ms: float = Field(
+        default=4.0,
+        ge=0.0,
+        le=100.0,
+        description=(
+            "Longest a camera's call waits for the other cameras' work to join it. Raising it "
+            "makes larger batches and adds up to this much to every frame that embeds."
+        ),
+    )
+
+
 class PipelineConfig(_Strict):
     """The live pipeline, from sources to alerts."""
 
     source: SourceConfig = Field(default_factory=SourceConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     detection: DetectionScheduleConfig = Field(default_factory=DetectionScheduleConfig)
+    batching: BatchingConfig = Field(default_factory=BatchingConfig)
     best_shot: BestShotConfig = Field(default_factory=BestShotConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     retention_s: float = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -13,8 +14,11 @@ from openlfr.config import Settings
 from openlfr.config.models import DlibPackConfig, OnnxPathsPackConfig
 from openlfr.matching.decision import rules_from_settings
 from openlfr.stream.pipeline import CameraPipeline
+from openlfr.types import Detections, ImageArray
+from openlfr.vision.batching import Batcher, BatchingRecogniser
 from openlfr.vision.detector import YuNetDetector
 from openlfr.vision.pack import ModelPack, load_pack
+from openlfr.vision.providers import on_gpu
 from openlfr.vision.weights import YUNET_2023MAR, resolve_known, verified_path
 from openlfr.watchlist.gallery import LiveGallery
 
@@ -59,6 +63,44 @@ def camera_pack(shared: ModelPack, settings: Settings) -> ModelPack:
     return ModelPack(detector=detector, recogniser=shared.recogniser, name=shared.name)
 
 
+def batching_on(settings: Settings) -> bool:
+    """Whether cameras share batched model calls (``pipeline.batching``)."""
+    mode = settings.pipeline.batching.mode
+    if mode != "auto":
+        return mode == "on"
+    return on_gpu(settings.runtime)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedModels:
+    """The model services the cameras of one factory share when batching is on."""
+
+    recogniser: BatchingRecogniser
+    windows: Batcher[ImageArray, Detections] | None
+
+
+def shared_models(shared: ModelPack, settings: Settings, cameras: int) -> SharedModels:
+    wait = settings.pipeline.batching.max_wait_ms / 1000.0
+    recogniser = BatchingRecogniser(shared.recogniser, wait, expected=cameras)
+    windows = None
+    if isinstance(shared.detector, YuNetDetector):
+        windows = Batcher(
+            shared.detector.run_patches,
+            max_wait_s=wait,
+            max_batch=settings.runtime.max_batch,
+            expected=cameras,
+        )
+    return SharedModels(recogniser, windows)
+
+
+def batched_pack(models: SharedModels, settings: Settings, name: str) -> ModelPack:
+    """A camera's pack on the shared services: its own full-frame detector session, its
+    windows and embeddings through the batchers."""
+    detector = YuNetDetector(_detector_path(settings), settings.detector, settings.runtime)
+    detector.patch_runner = models.windows
+    return ModelPack(detector=detector, recogniser=models.recogniser, name=name)
+
+
 def pipeline_factory(
     settings: Settings,
     shared: ModelPack,
@@ -83,10 +125,19 @@ def pipeline_factory(
         # The shared recogniser's OpenCV engine uses OpenCV's global thread pool.
         cv2.setNumThreads(threads)
 
+    models = None
+    if batching_on(settings) and not isinstance(settings.models, DlibPackConfig):
+        models = shared_models(shared, settings, cameras)
+
     def build(camera_id: str) -> CameraPipeline:
+        pack = (
+            camera_pack(shared, settings)
+            if models is None
+            else batched_pack(models, settings, shared.name)
+        )
         return CameraPipeline(
             camera_id,
-            camera_pack(shared, settings),
+            pack,
             gallery,
             rules,
             settings.pipeline,
