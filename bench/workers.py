@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/workers.py                      # 720p and 1080p, 1-2 cameras, 20 s each
     .venv/bin/python bench/workers.py --seconds 30 --cameras 1 2 3
+    git archive <commit> src | tar -x -C /tmp/openlfr-base  # an earlier version as the baseline
+    .venv/bin/python bench/workers.py --modes workers --baseline-src /tmp/openlfr-base/src \
+        --sizes 1080p --cameras 2 --seconds 60
+
+``--baseline-src`` runs every worker case twice, alternately: on that source
+tree ("baseline") and on this one ("new"), so both see the same machine load.
 
 Each case is a real deployment on real SQLite: N copies of the Obama clip (real
 video, with a moment of empty picture so each pass alerts), scaled to 720p or
@@ -11,12 +17,19 @@ workers: the pipelines in the API process, each alert stored synchronously.
 the spool and are delivered over HTTP. Per case it prints frames processed and
 dropped, the drop rate, and alerts with the p95 latency from the frame's capture
 to the alert committed at the hub (the database's ``created_at`` minus
-``captured_at``). Sustained means under 1% of frames dropped.
+``captured_at``, the capture of the alert's probe crop, which the best-shot rule
+may have taken some frames before the decision), and from the capture of the
+deciding frame (the frame whose processing raised the alert, from the camera's
+log line) to the same commit. Sustained means under 1% of frames dropped. Each
+row carries the load average, because the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -44,6 +57,9 @@ DATA = REPO.parent / "shared" / "data"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 
 
+_RAISED = re.compile(r"alert ([0-9a-f]{32}) raised on the frame captured at ([0-9.]+)")
+
+
 def latencies(db_file: Path, dep: int) -> list[float]:
     with sqlite3.connect(db_file) as db:
         rows = db.execute(
@@ -54,12 +70,38 @@ def latencies(db_file: Path, dep: int) -> list[float]:
     ]
 
 
-def run_threads(
-    prepared: ws.Prepared, pack: object, seconds: float
-) -> tuple[int, int, list[float]]:
-    import os
+def deciding_latencies(db_file: Path, dep: int, log_text: str) -> list[float]:
+    """Deciding frame's capture (the camera's log line) to the alert committed at the hub."""
+    frames = {m.group(1): float(m.group(2)) for m in _RAISED.finditer(log_text)}
+    with sqlite3.connect(db_file) as db:
+        rows = db.execute(
+            "SELECT uid, created_at FROM alerts WHERE deployment_id = ?", (dep,)
+        ).fetchall()
+    return [
+        datetime.fromisoformat(created).timestamp() - frames[uid]
+        for uid, created in rows
+        if uid in frames
+    ]
 
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+Result = tuple[int, int, list[float], list[float]]
+
+
+def run_threads(prepared: ws.Prepared, pack: object, seconds: float) -> Result:
     os.environ.update(ws.LIVE_ENV)
+    lines = _Lines()
+    stream_log = logging.getLogger("openlfr.stream")
+    stream_log.addHandler(lines)
+    stream_log.setLevel(logging.INFO)
     services = Services(Settings(home=prepared.home))
     services.__dict__["pack"] = pack
     app = create_app(services=services, launcher=StreamLauncher(services), background=False)
@@ -81,11 +123,15 @@ def run_threads(
         end = plane.live.status(prepared.deployment_id) or []
         frames = sum(c.frames - start[c.name][0] for c in end)
         dropped = sum(c.dropped_frames - start[c.name][1] for c in end)
-    return frames, dropped, latencies(prepared.home / "openlfr.db", prepared.deployment_id)
+    stream_log.removeHandler(lines)
+    db = prepared.home / "openlfr.db"
+    deciding = deciding_latencies(db, prepared.deployment_id, "\n".join(lines.lines))
+    return frames, dropped, latencies(db, prepared.deployment_id), deciding
 
 
-def run_workers(prepared: ws.Prepared, seconds: float) -> tuple[int, int, list[float]]:
-    with ws.HubProcess(prepared) as hub:
+def run_workers(prepared: ws.Prepared, seconds: float, src: Path | None = None) -> Result:
+    env = {"PYTHONPATH": str(src)} if src is not None else None
+    with ws.HubProcess(prepared, env=env) as hub:
         hub.start_deployment()
 
         def cams() -> list[dict[str, int]]:
@@ -101,7 +147,14 @@ def run_workers(prepared: ws.Prepared, seconds: float) -> tuple[int, int, list[f
         frames = sum(c["frames"] - start[c["name"]][0] for c in end)
         dropped = sum(c["dropped_frames"] - start[c["name"]][1] for c in end)
         time.sleep(3)  # the last alerts' delivery
-    return frames, dropped, latencies(prepared.home / "openlfr.db", prepared.deployment_id)
+        log_text = hub.log.read_text(errors="replace")
+    db = prepared.home / "openlfr.db"
+    deciding = deciding_latencies(db, prepared.deployment_id, log_text)
+    return frames, dropped, latencies(db, prepared.deployment_id), deciding
+
+
+def p95(values: list[float]) -> str:
+    return f"{1000 * float(np.percentile(values, 95)):.0f}" if values else "-"
 
 
 def main() -> None:
@@ -109,28 +162,39 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--modes", nargs="+", default=["threads", "workers"])
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="A source tree (its src/ folder) to run as the baseline of every worker case.",
+    )
     args = parser.parse_args()
     pack = load_pack(SFacePackConfig(), DetectorConfig(), RuntimeConfig())
     root = Path(tempfile.mkdtemp(prefix="openlfr-bench-workers-"))
     print(
-        f"{'size':6} {'cams':>4} {'mode':8} {'frames':>7} {'dropped':>7} {'drop%':>6} "
-        f"{'alerts':>6} {'p95 ms':>7} sustained"
+        f"{'size':6} {'cams':>4} {'mode':8} {'code':8} {'frames':>7} {'dropped':>7} {'drop%':>6} "
+        f"{'alerts':>6} {'probe p95':>9} {'frame p95':>9} {'load 1m':>7} sustained"
     )
     try:
         for size in args.sizes:
             for n in args.cameras:
-                for mode in ("threads", "workers"):
-                    home = root / f"{size}-{n}-{mode}" / "home"
+                runs = [(m, "new", None) for m in args.modes if m == "threads"]
+                if "workers" in args.modes:
+                    if args.baseline_src is not None:
+                        runs += [("workers", "baseline", args.baseline_src.resolve())]
+                    runs += [("workers", "new", None)]
+                for mode, code, src in runs:
+                    home = root / f"{size}-{n}-{mode}-{code}" / "home"
                     prepared = ws.prepare(home, pack, DATA, cameras=n, size=SIZES[size], fps=25.0)
                     if mode == "threads":
-                        frames, dropped, lat = run_threads(prepared, pack, args.seconds)
+                        frames, dropped, lat, deciding = run_threads(prepared, pack, args.seconds)
                     else:
-                        frames, dropped, lat = run_workers(prepared, args.seconds)
+                        frames, dropped, lat, deciding = run_workers(prepared, args.seconds, src)
                     rate = 100.0 * dropped / max(1, frames + dropped)
-                    p95 = f"{1000 * float(np.percentile(lat, 95)):.0f}" if lat else "-"
                     print(
-                        f"{size:6} {n:>4} {mode:8} {frames:>7} {dropped:>7} {rate:>6.1f} "
-                        f"{len(lat):>6} {p95:>7} {'yes' if rate < 1.0 else 'no'}",
+                        f"{size:6} {n:>4} {mode:8} {code:8} {frames:>7} {dropped:>7} {rate:>6.1f} "
+                        f"{len(lat):>6} {p95(lat):>9} {p95(deciding):>9} "
+                        f"{os.getloadavg()[0]:>7.1f} {'yes' if rate < 1.0 else 'no'}",
                         flush=True,
                     )
     finally:
