@@ -59,6 +59,25 @@ def test_user_add_then_audit_verify_and_purge(isolated_home: Path) -> None:
     assert report["ok"] and report["events_checked"] == 3  # two users created, one purge run
 
 
+def test_user_add_and_update_name_the_person(isolated_home: Path) -> None:
+    """Accounts carry the person's rank and collar number; records show "PC 1234 J. Smith"."""
+    person = ["--name", "J. Smith", "--rank", "PC", "--number", "1234"]
+    r = runner.invoke(
+        app,
+        ["user", "add", "j.smith", "--role", "operator", *person, "--password-stdin", "--json"],
+        input="a long enough passphrase\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["person"] == "PC 1234 J. Smith"
+    r = runner.invoke(app, ["user", "update", "j.smith", "--rank", "Sgt", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["person"] == "Sgt 1234 J. Smith"
+    bad = runner.invoke(app, ["user", "update", "j.smith", "--number", "12;34"])
+    assert bad.exit_code == 1
+    missing = runner.invoke(app, ["user", "update", "nobody", "--rank", "PC"])
+    assert missing.exit_code == 1 and "no user" in missing.output
+
+
 def test_audit_verify_without_a_database_says_so(isolated_home: Path) -> None:
     r = runner.invoke(app, ["audit", "verify"])
     assert r.exit_code == 1 and "db upgrade" in r.output

@@ -123,7 +123,8 @@ def test_a_published_record_does_not_change_after_a_late_decision(
     assert after.false_alerts == 1 and after.false_alert_rate_per_alert == 1 / 3
     (amendment,) = after.amendments
     assert amendment.kind == "late decision" and amendment.alert_id == ids[2]
-    assert amendment.decision == "false_alert" and amendment.by == "token:operator-svc"
+    # The record names the person behind the account (here a service account's name).
+    assert amendment.decision == "false_alert" and amendment.by == "operator-svc"
     assert amendment.reason == "reviewed the footage next day"
     assert amendment.at >= published.published_at
 

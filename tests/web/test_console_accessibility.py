@@ -60,6 +60,7 @@ def test_every_page_passes_axe_and_fits_1024px(
         Role.AUTHORISING_OFFICER: [f"/console/deployments/{draft}", "/console/watchlists"],
         Role.WATCHLIST_MANAGER: ["/console/watchlists", "/console/watchlists/1"],
         Role.AUDITOR: ["/console/audit"],
+        Role.ADMIN: ["/console/users", "/console/account"],
     }
     problems: list[str] = []
     for role, paths in visits.items():

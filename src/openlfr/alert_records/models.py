@@ -77,6 +77,8 @@ class Adjudication(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_by_id: Mapped[int | None] = mapped_column(Integer)
+    # Rank, number and name at the time of the decision ("PC 1234 J. Smith").
+    decided_by_person: Mapped[str | None] = mapped_column(String(200))
 
     alert: Mapped[AlertRecord] = relationship(back_populates="adjudication")
 
@@ -113,6 +115,9 @@ class AdjudicationRead(_Schema):
     notes: str
     decided_at: datetime
     decided_by: str
+    decided_by_person: str | None = Field(
+        default=None, description="Rank, number and name of who decided, at the time."
+    )
 
 
 class HoldRequest(_Schema):

@@ -244,6 +244,7 @@ def adjudicate(
         decided_at=ctx.now,
         decided_by=ctx.actor.label,
         decided_by_id=ctx.actor.user_id,
+        decided_by_person=ctx.actor.person,
     )
     if data.decision == Decision.ENGAGED:
         dep.engaged += 1

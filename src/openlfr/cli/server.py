@@ -21,7 +21,7 @@ from openlfr.storage.context import Actor, Ctx
 from openlfr.storage.errors import DomainError
 from openlfr.users import service as users
 from openlfr.users.credentials import Passwords
-from openlfr.users.models import User, UserCreate
+from openlfr.users.models import User, UserCreate, UserUpdate
 from openlfr.users.roles import Role
 from openlfr.users.totp import code_now
 
@@ -120,7 +120,11 @@ def user_add(
         # The choices are listed in the help text, which wraps, not in the option's column.
         help="The account's role: " + ", ".join(r.value for r in Role) + ".",
     ),
-    name: str | None = typer.Option(None, "--name", help="Display name (default: username)."),
+    name: str | None = typer.Option(
+        None, "--name", help="The person's name, e.g. 'J. Smith' (default: username)."
+    ),
+    rank: str = typer.Option("", "--rank", help="Rank as written, e.g. 'PC', 'Insp'."),
+    number: str = typer.Option("", "--number", help="Collar or staff number, e.g. '1234'."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
     ),
@@ -144,7 +148,12 @@ def user_add(
             reject("the passwords differ")
     try:
         data = UserCreate(
-            username=username, display_name=name or username, role=role, password=password
+            username=username,
+            display_name=name or username,
+            rank=rank,
+            staff_number=number,
+            role=role,
+            password=password,
         )
     except ValidationError as exc:
         reject("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
@@ -156,9 +165,41 @@ def user_add(
     except DomainError as exc:
         reject(exc.message)
     if json_out:
-        emit_json({"id": user.id, "username": user.username, "role": user.role})
+        emit_json(
+            {"id": user.id, "username": user.username, "person": user.person, "role": user.role}
+        )
     else:
-        stdout.print(f"created {user.role} {user.username} (id {user.id})")
+        stdout.print(f"created {user.role} {user.username}: {user.person} (id {user.id})")
+
+
+@user_app.command("update")
+def user_update(
+    username: str = typer.Argument(..., help="The account's login name."),
+    name: str | None = typer.Option(None, "--name", help="The person's name, e.g. 'J. Smith'."),
+    rank: str | None = typer.Option(None, "--rank", help="Rank as written ('' to clear)."),
+    number: str | None = typer.Option(
+        None, "--number", help="Collar or staff number ('' to clear)."
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Change the name, rank or collar/staff number records show for an account."""
+    try:
+        data = UserUpdate(display_name=name, rank=rank, staff_number=number)
+    except ValidationError as exc:
+        reject("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    svc = ready(services())
+    try:
+        with svc.database.session() as db:
+            ctx = Ctx(db=db, actor=cli_actor(), now=SystemClock().now(), blobs=svc.blobs)
+            user = users.by_username(ctx, username)
+            users.update(ctx, user, data, Passwords(svc.settings.auth))
+            person = user.person
+    except DomainError as exc:
+        reject(exc.message)
+    if json_out:
+        emit_json({"username": username, "person": person})
+    else:
+        stdout.print(f"{username}: {person}")
 
 
 @user_app.command("totp-code")

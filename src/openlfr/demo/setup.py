@@ -72,12 +72,22 @@ class DemoAccount:
 
 
 ACCOUNTS: tuple[tuple[Role, str, str, str], ...] = (
-    (Role.OPERATOR, "demo-operator", "Demo operator", "operator: adjudicates alerts"),
-    (Role.AUTHORISING_OFFICER, "demo-officer", "Demo officer", "officer: authorises, closes"),
-    (Role.WATCHLIST_MANAGER, "demo-manager", "Demo manager", "watchlist manager"),
-    (Role.AUDITOR, "demo-auditor", "Demo auditor", "auditor: audit log, records"),
-    (Role.ADMIN, "demo-admin", "Demo admin", "admin: accounts, never a face"),
+    (Role.OPERATOR, "demo-operator", "A. Demo", "operator: adjudicates alerts"),
+    (Role.OPERATOR, "demo-operator-2", "B. Demo", "second operator: confirms engagements"),
+    (Role.AUTHORISING_OFFICER, "demo-officer", "C. Demo", "officer: authorises, closes"),
+    (Role.WATCHLIST_MANAGER, "demo-manager", "D. Demo", "watchlist manager"),
+    (Role.AUDITOR, "demo-auditor", "E. Demo", "auditor: audit log, records"),
+    (Role.ADMIN, "demo-admin", "F. Demo", "admin: accounts, never a face"),
 )
+# Invented ranks and collar/staff numbers, so records name people as a force's would.
+RANKS: dict[str, tuple[str, str]] = {
+    "demo-operator": ("PC", "4101"),
+    "demo-operator-2": ("PC", "4102"),
+    "demo-officer": ("Supt", "0301"),
+    "demo-manager": ("DS", "2201"),
+    "demo-auditor": ("", "S8801"),
+    "demo-admin": ("", "S8802"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +165,12 @@ def ensure_accounts(plane: ControlPlane) -> tuple[DemoAccount, ...]:
                 users.create(
                     ctx,
                     UserCreate(
-                        username=username, display_name=display, role=role, password=password
+                        username=username,
+                        display_name=display,
+                        rank=RANKS[username][0],
+                        staff_number=RANKS[username][1],
+                        role=role,
+                        password=password,
                     ),
                     plane.passwords,
                 )

@@ -41,6 +41,7 @@ from openlfr.audit.service import details_of, iter_events
 from openlfr.calibrations.models import CalibrationRecord
 from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.reports.publication import Amendment, amendments, published
+from openlfr.users.people import people, person_by_id
 from openlfr.watchlist_records.models import Subject, WatchlistState, WatchlistVersion
 
 RECORD_FORMAT: Literal["openlfr-deployment-record/1"] = "openlfr-deployment-record/1"
@@ -96,7 +97,12 @@ class PublishedRecord(BaseModel):
     area: str
     use_case: str
     legal_basis: str
-    authorised_by: str | None
+    authorised_by: str | None = Field(
+        description="Who authorised it: rank, collar or staff number and name."
+    )
+    authorised_by_account: str | None = Field(
+        default=None, description="The account that authorised it, as the audit log names it."
+    )
     authorised_at: datetime | None
     closed_at: datetime | None
     periods_of_use: int
@@ -228,11 +234,13 @@ def build_record(db: Session, deployment_id: int, *, now: datetime) -> Published
     row = published(db, deployment_id)
     if row is not None:
         record = PublishedRecord.model_validate_json(row.record)
+        late = amendments(db, row)
+        who = people(db, [a.by for a in late])
         return record.model_copy(
             update={
                 "published_at": row.published_at,
                 "record_sha256": row.record_sha256,
-                "amendments": amendments(db, row),
+                "amendments": [a.model_copy(update={"by": who[a.by]}) for a in late],
             }
         )
     record = compute_record(db, deployment_id, now=now)
@@ -269,7 +277,8 @@ def compute_record(db: Session, deployment_id: int, *, now: datetime) -> Publish
         area=dep.area,
         use_case=dep.purpose,
         legal_basis=dep.legal_basis,
-        authorised_by=dep.authorised_by,
+        authorised_by=person_by_id(db, dep.authorised_by_id, dep.authorised_by),
+        authorised_by_account=dep.authorised_by,
         authorised_at=dep.authorised_at,
         closed_at=dep.closed_at,
         periods_of_use=len(runs),

@@ -28,6 +28,8 @@ class Actor:
     user_id: int | None = None
     # Which credential acted: "session:<id>" or "token:<id>" (None for system work).
     credential: str | None = None
+    # The person behind a user's account ("PC 1234 J. Smith"), as records name them.
+    person: str | None = None
 
     @classmethod
     def system(cls, name: str) -> Actor:

@@ -23,6 +23,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # The officer behind the account, as records name them ("PC 1234 J. Smith").
+    rank: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    staff_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
     role: Mapped[str] = mapped_column(String(32))
     # None for service accounts, which authenticate with API tokens only.
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -45,6 +48,16 @@ class User(Base):
     @property
     def totp_enabled(self) -> bool:
         return self.totp_confirmed_at is not None
+
+    @property
+    def person(self) -> str:
+        """Rank, collar or staff number and name, as pages and records show who acted."""
+        return person_label(self.rank, self.staff_number, self.display_name)
+
+
+def person_label(rank: str, staff_number: str, name: str) -> str:
+    """``PC``, ``1234``, ``J. Smith`` → ``PC 1234 J. Smith`` (blank parts left out)."""
+    return " ".join(part.strip() for part in (rank, staff_number, name) if part.strip())
 
 
 class LoginSession(Base):
@@ -88,9 +101,22 @@ def _check_username(value: str) -> str:
     return value
 
 
+_RANK = Field(default="", max_length=40, description="Rank, as written (e.g. 'PC', 'Insp').")
+_NUMBER = Field(
+    default="",
+    max_length=20,
+    pattern=r"^[A-Za-z0-9/ -]*$",
+    description="Collar or staff number (e.g. '1234').",
+)
+
+
 class UserCreate(_Schema):
     username: str = Field(description="Login name, lower case.", examples=["j.smith"])
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(
+        min_length=1, max_length=200, description="The person's name (e.g. 'J. Smith')."
+    )
+    rank: str = _RANK
+    staff_number: str = _NUMBER
     role: Role
     password: str | None = Field(
         default=None,
@@ -121,6 +147,8 @@ class UserCreate(_Schema):
 
 class UserUpdate(_Schema):
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    rank: str | None = Field(default=None, max_length=40)
+    staff_number: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9/ -]*$")
     role: Role | None = None
     active: bool | None = Field(default=None, description="False disables the account.")
     password: str | None = Field(
@@ -143,6 +171,9 @@ class UserRead(_Schema):
     id: int
     username: str
     display_name: str
+    rank: str = ""
+    staff_number: str = ""
+    person: str = Field(default="", description="Rank, number and name, as records show them.")
     role: Role
     active: bool
     service_account: bool

@@ -63,7 +63,11 @@ class NotAPerson(Forbidden):
 
 def actor_for(user: User, *, via_token: bool = False, credential: str | None = None) -> Actor:
     return Actor(
-        ActorKind.TOKEN if via_token else ActorKind.USER, user.username, user.id, credential
+        ActorKind.TOKEN if via_token else ActorKind.USER,
+        user.username,
+        user.id,
+        credential,
+        user.person,
     )
 
 
@@ -83,6 +87,13 @@ def get(ctx: Ctx, user_id: int) -> User:
     user = ctx.db.get(User, user_id)
     if user is None:
         raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def by_username(ctx: Ctx, username: str) -> User:
+    user = ctx.db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
     return user
 
 
@@ -107,6 +118,8 @@ def create(ctx: Ctx, data: UserCreate, passwords: Passwords) -> User:
     user = User(
         username=data.username,
         display_name=data.display_name,
+        rank=data.rank.strip(),
+        staff_number=data.staff_number.strip(),
         role=data.role,
         password_hash=passwords.hash(data.password) if data.password else None,
         service_account=bool(data.service_account),
@@ -124,6 +137,7 @@ def create(ctx: Ctx, data: UserCreate, passwords: Passwords) -> User:
         entity_id=user.id,
         details={
             "username": user.username,
+            "person": user.person,
             "role": user.role,
             "service_account": user.service_account,
         },
@@ -136,6 +150,11 @@ def update(ctx: Ctx, user: User, data: UserUpdate, passwords: Passwords) -> User
     if data.display_name is not None:
         user.display_name = data.display_name
         changed.append("display_name")
+    for key in ("rank", "staff_number"):
+        value = getattr(data, key)
+        if value is not None and value.strip() != getattr(user, key):
+            setattr(user, key, value.strip())
+            changed.append(key)
     if data.role is not None and data.role != user.role:
         _keep_an_admin(ctx, user, becoming=data.role)
         user.role = data.role
@@ -159,7 +178,12 @@ def update(ctx: Ctx, user: User, data: UserUpdate, passwords: Passwords) -> User
         Action.USER_UPDATED,
         entity_type=ENTITY,
         entity_id=user.id,
-        details={"username": user.username, "changed": changed, "role": user.role},
+        details={
+            "username": user.username,
+            "person": user.person,
+            "changed": changed,
+            "role": user.role,
+        },
     )
     return user
 

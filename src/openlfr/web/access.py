@@ -19,6 +19,7 @@ class Page(StrEnum):
     DEPLOYMENTS = "deployments"
     WATCHLISTS = "watchlists"
     AUDIT = "audit"
+    USERS = "users"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,13 @@ PAGES: tuple[PageInfo, ...] = (
         "/console/audit",
         frozenset({_P.AUDIT_READ}),
         "Search, verify and export the hash-chained audit log.",
+    ),
+    PageInfo(
+        Page.USERS,
+        "Users",
+        "/console/users",
+        frozenset({_P.USERS_MANAGE}),
+        "The people behind the accounts: name, rank, collar or staff number, role.",
     ),
 )
 _BY_PAGE = {info.page: info for info in PAGES}

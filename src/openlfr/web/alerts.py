@@ -160,7 +160,7 @@ def claim(
         alert_id,
         user_id=caller.user.id,
         username=caller.user.username,
-        display_name=caller.user.display_name,
+        display_name=caller.user.person,
         force=force,
     )
     # Background tasks run after the response, i.e. after the transaction committed.
@@ -200,7 +200,7 @@ def decide(
         alert_id,
         decision=str(body.decision),
         outcome=None if body.outcome is None else str(body.outcome),
-        by=caller.user.display_name if caller.user else caller.ctx.actor.label,
+        by=caller.user.person if caller.user else caller.ctx.actor.label,
     )
     # Background tasks run after the response, i.e. after the transaction committed.
     tasks.add_task(hub.announce, stored)

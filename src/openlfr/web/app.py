@@ -29,6 +29,7 @@ from openlfr.web import (
     auth_pages,
     cameras,
     deployment_pages,
+    users_pages,
     watchlist_pages,
 )
 from openlfr.web.access import page_info
@@ -161,6 +162,7 @@ def console_app(plane: ControlPlane, preview: PreviewHub) -> FastAPI:
         deployment_pages,
         watchlist_pages,
         audit_pages,
+        users_pages,
     ):
         app.include_router(module.router)
     app.include_router(record_router)  # published deployment records

@@ -19,6 +19,7 @@ from openlfr.api.plane import ControlPlane
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.audit.models import AuditEvent
+from openlfr.users.people import people
 from openlfr.users.roles import Permission as P
 from openlfr.web.access import Page
 from openlfr.web.guard import Viewer, viewer_of
@@ -150,9 +151,11 @@ def audit_page(
     db = viewer.caller.ctx.db
     query = search.apply(select(AuditEvent))
     total = db.execute(search.apply(select(func.count()).select_from(AuditEvent))).scalar_one()
-    rows = db.execute(
-        query.order_by(AuditEvent.seq.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    ).scalars()
+    rows = list(
+        db.execute(
+            query.order_by(AuditEvent.seq.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        ).scalars()
+    )
     last_check = db.execute(
         select(AuditEvent)
         .where(AuditEvent.action == str(Action.AUDIT_VERIFIED))
@@ -171,6 +174,7 @@ def audit_page(
         search=search,
         actions=[str(a) for a in Action],
         last_check=last_check,
+        who=people(db, [e.actor for e in rows] + ([last_check.actor] if last_check else [])),
         last_check_details=None if last_check is None else audit.details_of(last_check),
     )
 

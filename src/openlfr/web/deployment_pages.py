@@ -17,6 +17,8 @@ from openlfr.calibrations import service as calibrations
 from openlfr.deployments import evidence
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment
+from openlfr.storage.context import Ctx
+from openlfr.users.people import people
 from openlfr.watchlist_records import service as watchlists
 from openlfr.watchlist_records.models import WatchlistState, WatchlistVersion
 from openlfr.web.access import Page
@@ -84,4 +86,12 @@ def deployment_page(request: Request, deployment_id: int, viewer: DeploymentView
         running=dep.id in plane.live.running(),
         min_reason=plane.settings.governance.min_reason_chars,
         pending=0 if dep.state == "closed" else deployments.pending_alerts(ctx, dep.id),
+        who=_who(ctx, dep),
     )
+
+
+def _who(ctx: Ctx, dep: Deployment) -> dict[str, str]:
+    """The people behind the accounts the page names (planner, authoriser, runs, close)."""
+    labels = [dep.created_by, dep.authorised_by, dep.closed_by]
+    labels += [label for r in dep.runs for label in (r.started_by, r.ended_by)]
+    return people(ctx.db, labels)

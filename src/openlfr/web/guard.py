@@ -44,10 +44,12 @@ class Person:
     id: int
     username: str
     display_name: str
+    # Rank, number and name ("PC 1234 J. Smith"): how pages name who acted.
+    person: str = ""
 
     @classmethod
     def of(cls, user: User) -> Person:
-        return cls(user.id, user.username, user.display_name)
+        return cls(user.id, user.username, user.display_name, user.person)
 
 
 @dataclass(frozen=True, slots=True)

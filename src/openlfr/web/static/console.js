@@ -292,11 +292,13 @@ const Console = (() => {
     for (const el of (root || document).querySelectorAll("time[datetime]")) {
       const when = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(when.getTime())) continue;
-      el.title = el.textContent;
-      el.textContent = when.toLocaleString(undefined, {
+      const style = {
         year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-        hourCycle: "h23", timeZoneName: "short", // a time always says its zone, as the record does
-      });
+        hourCycle: "h23", timeZoneName: "short",
+      };
+      // Shown in UTC, as the published record and the audit log state it; local time on hover.
+      el.textContent = when.toLocaleString("en-GB", { ...style, timeZone: "UTC" });
+      el.title = `Your local time: ${when.toLocaleString(undefined, style)}`;
     }
   }
 

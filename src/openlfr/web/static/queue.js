@@ -293,7 +293,7 @@
         const a = alert.adjudication;
         announce(`Alert ${alert.id} recorded: ${a.decision.replaceAll("_", " ")}.`);
         claims.delete(alert.id);
-        settle(card, alert.id, a.decision, a.outcome, a.decided_by);
+        settle(card, alert.id, a.decision, a.outcome, a.decided_by_person || a.decided_by);
       } else if ("cancel" in button.dataset) {
         hideStep2(card);
         claims.delete(Number(card.dataset.alertId));
