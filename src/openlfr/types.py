@@ -216,6 +216,9 @@ class Look:
         quality_score: the crop's overall quality in ``[0, 1]`` (how best shots are ranked).
         candidate: the best watchlist subject for the crop whatever its score, or
             ``None`` when the watchlist is empty.
+        fused: with track fusion, the best subject for the track's fused template
+            (this look and the track's earlier ones in the vote window); else ``None``.
+        fused_looks: how many looks that template fuses (0 without track fusion).
     """
 
     camera_id: str
@@ -225,6 +228,8 @@ class Look:
     quality: FaceQuality
     quality_score: float
     candidate: Candidate | None
+    fused: Candidate | None = None
+    fused_looks: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,14 @@ pytestmark = pytest.mark.realdata
 
 
 def run_clip(
-    pack: ModelPack, gallery: Gallery, clip: Path
+    pack: ModelPack, gallery: Gallery, clip: Path, track_fusion: bool | None = None
 ) -> tuple[list[Alert], CameraPipeline, list[Look]]:
     """Every frame of ``clip`` through a pipeline on the default settings; alerts and looks."""
     settings = Settings()
+    if track_fusion is not None:
+        decision = settings.pipeline.decision.model_copy(update={"track_fusion": track_fusion})
+        pipeline_config = settings.pipeline.model_copy(update={"decision": decision})
+        settings = settings.model_copy(update={"pipeline": pipeline_config})
     pipeline = CameraPipeline(
         "cam", pack, gallery, rules_from_settings(settings), settings.pipeline, watchlist="test"
     )
@@ -62,6 +66,20 @@ def test_hamilton_alerts_on_miranda_only(
     assert max(lacamoire, default=0.0) < pipeline.rules.threshold
     counters = pipeline.counters()
     assert counters.embeddings < counters.faces / 10  # best shot, not every face
+
+
+def test_fused_templates_alert_on_miranda_no_later_than_votes_of_single_looks(
+    clips: Path, pack: ModelPack, stills_gallery: Gallery
+) -> None:
+    clip = clips / "short_hamilton_clip.mp4"
+    fused, pipeline, fused_looks = run_clip(pack, stills_gallery, clip, track_fusion=True)
+    voted, _, _ = run_clip(pack, stills_gallery, clip, track_fusion=False)
+    assert [a.subject_id for a in fused] == [a.subject_id for a in voted] == ["lin_manuel_miranda"]
+    assert fused[0].captured_at <= voted[0].captured_at
+    # The fused alert's score is its template's, of at least two looks of the track.
+    deciding = [x for x in fused_looks if x.fused and x.fused.score == fused[0].score]
+    assert deciding and deciding[0].fused_looks >= pipeline.rules.min_agreeing_looks
+    assert fused[0].score >= pipeline.rules.threshold
 
 
 def test_obama_clip_alerts_on_obama(clips: Path, pack: ModelPack, stills_gallery: Gallery) -> None:

@@ -204,14 +204,27 @@ class DecisionConfig(_Strict):
     The similarity threshold itself is ``matching.threshold``.
     """
 
+    track_fusion: bool = Field(
+        default=True,
+        description=(
+            "Fuse a track's looks into one template (their quality-weighted mean) and search "
+            "that after each look; the track alerts when the fused template of at least "
+            "min_agreeing_looks looks scores at or above the threshold. Off: each look is "
+            "searched alone and min_agreeing_looks of them must agree. On the real clips and "
+            "the demo both raise the same alerts; fused, Miranda's alerts on the second look "
+            "instead of the third (bench/track_fusion.py)."
+        ),
+    )
+
     min_agreeing_looks: int = Field(
         default=2,
         ge=1,
         le=50,
         description=(
             "Looks of one track whose best candidate is the same subject at or above the "
-            "threshold before it alerts. Raising it cuts false alerts from a single unlucky "
-            "crop and misses people seen only briefly; 1 alerts on the first look."
+            "threshold before it alerts (with track_fusion: looks fused into the template "
+            "that scores so). Raising it cuts false alerts from a single unlucky crop and "
+            "misses people seen only briefly; 1 alerts on the first look."
         ),
     )
     cooldown_s: float = Field(

@@ -18,6 +18,12 @@ The rules, per camera:
    on; a decision suppressed this way is counted and the track is treated as
    having alerted for that subject.
 
+With ``track_fusion``, rules 1 and 2 read on the track's fused template instead
+of single looks: a look agrees when the best candidate of the template fusing
+it with the track's earlier looks in the window (:attr:`Look.fused`) is at or
+above ``threshold``, and the track alerts on the first agreeing look whose
+template fuses at least ``min_agreeing_looks`` looks. Rules 3 and 4 are unchanged.
+
 Times are capture times (:attr:`openlfr.types.Look.captured_at`): for a live
 camera that is wall-clock time; for a file read as fast as possible it is the
 file's own timeline, so decisions do not depend on how fast the machine is.
@@ -29,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from openlfr.config import Settings
-from openlfr.types import Look
+from openlfr.types import Candidate, Look
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +56,15 @@ class DecisionRules:
             alert again there for this long. Raising it cuts repeated alerts for
             someone who lingers and re-enters; lowering it re-alerts sooner. 0
             disables the cooldown.
+        track_fusion: decide on each track's fused template (the quality-weighted
+            mean of its looks' embeddings) rather than on votes of single looks.
     """
 
     threshold: float
     min_agreeing_looks: int = 2
     vote_window_s: float = 5.0
     cooldown_s: float = 60.0
+    track_fusion: bool = False
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.threshold <= 1.0:
@@ -84,12 +93,20 @@ class Decision:
 
     @property
     def best_look(self) -> Look:
-        """The agreeing look with the highest score (its crop becomes the probe)."""
-        return max(self.looks, key=_look_score)
+        """The look that alone scores highest for the subject (its crop becomes the probe).
+
+        With track fusion a fused look may alone have another best candidate; such
+        looks come after every look whose own best candidate is the subject.
+        """
+        return max(self.looks, key=lambda x: _look_score(x, self.subject_id))
 
 
-def _look_score(look: Look) -> float:
-    return look.candidate.score if look.candidate else -2.0
+def _look_score(look: Look, subject_id: str | None = None) -> float:
+    if look.candidate is None:
+        return -3.0
+    if subject_id is not None and look.candidate.subject_id != subject_id:
+        return -2.0 + look.quality_score  # then the best quality
+    return look.candidate.score
 
 
 @dataclass(slots=True)
@@ -97,6 +114,8 @@ class _TrackVotes:
     # Agreeing looks per subject, oldest first; bounded by the vote window.
     agreeing: dict[str, deque[Look]] = field(default_factory=dict)
     decided: set[str] = field(default_factory=set)
+    # With track fusion: every look of the window, the ones its template fuses.
+    recent: deque[Look] = field(default_factory=deque)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,35 +144,49 @@ class DecisionEngine:
         self._suppressed = 0
 
     def agrees(self, look: Look) -> bool:
-        """Whether ``look`` votes for its best candidate (rule 1)."""
-        return look.candidate is not None and look.candidate.score >= self.rules.threshold
+        """Whether ``look`` votes for its best candidate (rule 1; fused with track fusion)."""
+        candidate = self._candidate(look)
+        return candidate is not None and candidate.score >= self.rules.threshold
+
+    def _candidate(self, look: Look) -> Candidate | None:
+        return look.fused if self.rules.track_fusion else look.candidate
 
     def observe(self, look: Look) -> Decision | None:
         """Count one look of a track; the decision it completes, if any."""
         self._looks += 1
         votes = self._tracks.setdefault(look.track_id, _TrackVotes())
         self._expire(votes, look.captured_at)
+        if self.rules.track_fusion:
+            votes.recent.append(look)
         if not self.agrees(look):
             return None
-        assert look.candidate is not None
+        candidate = self._candidate(look)
+        assert candidate is not None
         self._agreeing += 1
-        subject = look.candidate.subject_id
+        subject = candidate.subject_id
         if subject in votes.decided:
             return None
-        agreeing = votes.agreeing.setdefault(subject, deque())
-        agreeing.append(look)
-        if len(agreeing) < self.rules.min_agreeing_looks:
-            return None
+        if self.rules.track_fusion:
+            if look.fused_looks < self.rules.min_agreeing_looks:
+                return None
+            looks = tuple(votes.recent)[-look.fused_looks :]
+            score = candidate.score
+        else:
+            agreeing = votes.agreeing.setdefault(subject, deque())
+            agreeing.append(look)
+            if len(agreeing) < self.rules.min_agreeing_looks:
+                return None
+            looks = tuple(agreeing)
+            del votes.agreeing[subject]
+            score = max(_look_score(x) for x in looks)
         votes.decided.add(subject)
-        looks = tuple(agreeing)
-        del votes.agreeing[subject]
         last = self._last_alert.get(subject)
         if last is not None and look.captured_at - last < self.rules.cooldown_s:
             self._suppressed += 1
             return None
         self._last_alert[subject] = look.captured_at
         self._alerts += 1
-        return Decision(subject, max(_look_score(x) for x in looks), looks)
+        return Decision(subject, score, looks)
 
     def has_decided(self, track_id: int) -> bool:
         """Whether the track has alerted (or been suppressed) for any subject."""
@@ -171,6 +204,8 @@ class DecisionEngine:
 
     def _expire(self, votes: _TrackVotes, now: float) -> None:
         horizon = now - self.rules.vote_window_s
+        while votes.recent and votes.recent[0].captured_at < horizon:
+            votes.recent.popleft()
         for subject in list(votes.agreeing):
             looks = votes.agreeing[subject]
             while looks and looks[0].captured_at < horizon:
@@ -181,7 +216,9 @@ class DecisionEngine:
     @property
     def held_looks(self) -> int:
         """Looks currently held for voting (zero once every track is forgotten)."""
-        return sum(len(d) for v in self._tracks.values() for d in v.agreeing.values())
+        return sum(
+            len(v.recent) + sum(len(d) for d in v.agreeing.values()) for v in self._tracks.values()
+        )
 
     @property
     def held_tracks(self) -> int:
@@ -199,4 +236,5 @@ def rules_from_settings(settings: Settings, threshold: float | None = None) -> D
         min_agreeing_looks=decision.min_agreeing_looks,
         vote_window_s=settings.pipeline.retention_s,
         cooldown_s=decision.cooldown_s,
+        track_fusion=decision.track_fusion,
     )

@@ -11,7 +11,8 @@ against a few ms per frame for detection), so a track is embedded:
 - never more than ``max_looks_per_track`` times, and never with a crop whose
   quality is below ``min_quality`` (blurred or tiny faces).
 
-Crops wait here only in memory and only for the privacy retention window.
+Crops wait here only in memory and only for the privacy retention window; so do
+the embeddings of a track's looks when track fusion is on (:meth:`TrackShots.fuse`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class TrackShots:
     done: bool = False
     last_seen: float = 0.0  # wall clock
     held: deque[tuple[Look, Shot]] = field(default_factory=deque)
+    # Track fusion: (captured_at, held_since, weight, unit embedding) of each look.
+    looked: deque[tuple[float, float, float, FloatArray]] = field(default_factory=deque)
 
     def offer(self, shot: Shot, config: BestShotConfig) -> Shot | None:
         """Consider a new crop; the shot to embed now, if any."""
@@ -114,6 +117,21 @@ class TrackShots:
         while len(self.held) > limit:
             self.held.popleft()
 
+    def fuse(self, embedding: FloatArray, shot: Shot, window_s: float) -> tuple[FloatArray, int]:
+        """Add a look's embedding; the track's fused template and how many looks it fuses.
+
+        The template is the quality-weighted mean of the unit embeddings of the track's
+        looks captured within ``window_s`` of this one, scaled back to unit length: a
+        sharp frontal look counts more than a blurred or turned one, and looks too old
+        to vote no longer count.
+        """
+        self.looked.append((shot.captured_at, shot.held_since, max(shot.score, 1e-6), embedding))
+        while self.looked and self.looked[0][0] < shot.captured_at - window_s:
+            self.looked.popleft()
+        total = sum(weight * vector for _, _, weight, vector in self.looked)
+        norm = float(np.linalg.norm(total))
+        return np.asarray(total / max(norm, 1e-12), dtype=np.float32), len(self.looked)
+
     def crop_of(self, look: Look) -> FaceCrop | None:
         return next((s.crop for x, s in self.held if x.seq == look.seq), None)
 
@@ -123,11 +141,18 @@ class TrackShots:
             self.pending = None
         while self.held and self.held[0][1].held_since < horizon:
             self.held.popleft()
+        while self.looked and self.looked[0][1] < horizon:
+            self.looked.popleft()
 
     def clear(self) -> None:
         self.pending = None
         self.held.clear()
+        self.looked.clear()
 
     @property
     def crops_held(self) -> int:
         return len(self.held) + (self.pending is not None)
+
+    @property
+    def embeddings_held(self) -> int:
+        return len(self.looked)

@@ -3,7 +3,8 @@
 Privacy in memory: a frame lives only while it is processed; crops wait in
 per-track buffers bounded in count (``max_looks_per_track`` + 1) and in time
 (``retention_s``, on the wall clock); embeddings are searched and discarded
-in the same call. What survives is counters.
+in the same call, except, with track fusion, those of a track's own looks,
+held with its crops under the same bounds. What survives is counters.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ class HeldInMemory:
     tracks: int
     crops: int
     looks: int
+    embeddings: int = 0  # a track's look embeddings, kept for track fusion
 
     @property
     def empty(self) -> bool:
-        return self.crops == 0 and self.looks == 0 and self.tracks == 0
+        return self.crops == 0 and self.looks == 0 and self.tracks == 0 and self.embeddings == 0
 
 
 _NO_BOXES = np.zeros((0, 4), np.float32)
@@ -179,11 +181,22 @@ class CameraPipeline:
         gallery = self._gallery.current  # one snapshot for the whole batch
         vectors = self._pack.recogniser.embed([shot.crop.image for _, _, shot in work])
         self._embeddings += len(work)
-        results = gallery.search(vectors, top_k=1)
-        del vectors  # embeddings are never kept: only the search results go on
+        fused_counts = [0] * len(work)
+        if self.rules.track_fusion:
+            fused = []
+            for i, (_, shots, shot) in enumerate(work):
+                template, fused_counts[i] = shots.fuse(vectors[i], shot, self.rules.vote_window_s)
+                fused.append(template)
+            results = gallery.search(np.concatenate([vectors, np.stack(fused)]), top_k=1)
+            del fused
+        else:
+            results = gallery.search(vectors, top_k=1)
+        # Only the search results go on; with track fusion the track keeps its looks'
+        # embeddings (TrackShots.fuse), under the crops' bounds.
+        del vectors
         alerts: list[Alert] = []
         limit = self._shots_config.max_looks_per_track
-        for (track, shots, shot), result in zip(work, results, strict=True):
+        for i, (track, shots, shot) in enumerate(work):
             look = Look(
                 camera_id=self.camera_id,
                 track_id=track.track_id,
@@ -191,7 +204,9 @@ class CameraPipeline:
                 captured_at=shot.captured_at,
                 quality=shot.crop.quality,
                 quality_score=shot.score,
-                candidate=result.best,
+                candidate=results[i].best,
+                fused=results[len(work) + i].best if self.rules.track_fusion else None,
+                fused_looks=fused_counts[i],
             )
             shots.remember(look, shot, limit)
             decision = self._engine.observe(look)
@@ -253,6 +268,7 @@ class CameraPipeline:
             tracks=len(self._tracks),
             crops=sum(s.crops_held for s in self._tracks.values()),
             looks=self._engine.held_looks,
+            embeddings=sum(s.embeddings_held for s in self._tracks.values()),
         )
 
     def counters(self) -> CameraCounters:
