@@ -46,9 +46,9 @@ def local_cluster(camera_nodes: int, *, cpus_per_node: float = 1) -> Iterator[An
 
 
 class RayDriver:
-    """``python -m openlfr worker --engine ray`` against ``cluster`` for the hub of ``hub``."""
+    """``python -m openlfr worker --engine ray`` against ``cluster`` for the hub at ``hub``."""
 
-    def __init__(self, cluster: Any, hub: HubProcess, spools: Path, *, workers: int) -> None:
+    def __init__(self, cluster: Any, hub: str, token: str, spools: Path, *, workers: int) -> None:
         self.spools = spools
         self.log = spools.parent / "ray-driver.log"
         self._args = [
@@ -61,7 +61,7 @@ class RayDriver:
             "--address",
             cluster.address,
             "--hub",
-            hub.base,
+            hub,
             "--workers",
             str(workers),
             # Half a node's CPU and one of its two slots: a node left can take a dead one's.
@@ -74,15 +74,19 @@ class RayDriver:
             "--sync-s",
             "0.5",
             "--log-level",
-            "warning",
+            "info",
         ]
         self._env = {
             **os.environ,
             "OPENLFR_HOME": str(spools.parent / "driver-home"),
-            TOKEN_ENV: hub.prepared.tokens[Role.WORKER],
+            TOKEN_ENV: token,
             **LIVE_ENV,
         }
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def of(cls, cluster: Any, hub: HubProcess, spools: Path, *, workers: int) -> RayDriver:
+        return cls(cluster, hub.base, hub.prepared.tokens[Role.WORKER], spools, workers=workers)
 
     def __enter__(self) -> RayDriver:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -96,8 +100,11 @@ class RayDriver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> int:
+        """SIGTERM: the driver stops the actors' cameras and ends the actors; its exit code."""
         assert self.process is not None
-        # SIGTERM: the driver stops the actors' cameras and ends the actors.
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -105,6 +112,7 @@ class RayDriver:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        return self.process.returncode
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""

@@ -10,10 +10,11 @@ every alert the actors spooled is stored at the hub exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,11 @@ import pytest
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'openlfr[ray]')")
 
 from ray_support import RayDriver, accepted, alive, local_cluster, ray_workers
-from workers_support import HubProcess, prepare, stored_alerts, wait_for
+from workers_support import HubProcess, free_port, prepare, stored_alerts, wait_for
 
 from openlfr.vision.pack import ModelPack
 
-pytestmark = [pytest.mark.slow, pytest.mark.realdata]
+pytestmark = pytest.mark.slow
 
 
 def _one_camera_each(hub: HubProcess) -> dict[str, dict[str, Any]] | None:
@@ -55,6 +56,7 @@ def _running(
     return None
 
 
+@pytest.mark.realdata
 def test_ray_moves_a_dead_nodes_cameras_and_restarts_a_killed_worker_losing_no_alert(
     tmp_path: Path, pack: ModelPack, shared_data: Path
 ) -> None:
@@ -65,7 +67,7 @@ def test_ray_moves_a_dead_nodes_cameras_and_restarts_a_killed_worker_losing_no_a
     with (
         local_cluster(camera_nodes=2) as cluster,
         HubProcess(prepared, workers=0) as hub,
-        RayDriver(cluster, hub, spools, workers=2) as driver,
+        RayDriver.of(cluster, hub, spools, workers=2) as driver,
     ):
 
         def wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -150,3 +152,45 @@ def test_ray_moves_a_dead_nodes_cameras_and_restarts_a_killed_worker_losing_no_a
         assert raised >= 2
         assert len(rows) == raised  # 0 lost
         assert len(set(uids)) == len(uids)  # 0 duplicates
+
+
+@contextlib.contextmanager
+def _connected(cluster: Any) -> Iterator[Any]:
+    """This process as a second driver of ``cluster``, to look at the actors by name."""
+    import ray
+
+    ray.init(address=cluster.address, namespace="openlfr", log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _where(ray: Any, name: str) -> Any:
+    try:
+        return ray.get(ray.get_actor(name).where.remote(), timeout=5)
+    except Exception:  # not created yet, or starting
+        return None
+
+
+def test_the_workers_outlive_their_driver_and_a_new_driver_finds_them_by_name(
+    tmp_path: Path,
+) -> None:
+    # No hub answers here: a worker whose hub is down carries on all the same.
+    hub = f"http://127.0.0.1:{free_port()}"
+    token = "olfr_" + "t" * 40
+    spools = tmp_path / "spools"
+    with local_cluster(camera_nodes=1) as cluster, _connected(cluster) as ray:
+        with RayDriver(cluster, hub, token, spools, workers=1) as first:
+            placed = wait_for(lambda: _where(ray, "ray-1"), 180, "ray-1 placed by Ray")
+            assert first.process is not None
+            first.process.kill()  # the driver dies; the detached actor does not
+            first.process.wait()
+        with RayDriver(cluster, hub, token, spools, workers=1) as second:
+            wait_for(lambda: b"runs on node" in second.log.read_bytes(), 120, "re-attached")
+            # The same actor, never restarted: the new driver found it by its name.
+            assert _where(ray, "ray-1") == placed
+            assert ray.util.list_named_actors() == ["ray-1"]
+            assert second.stop() == 0  # SIGTERM: stops the cameras, ends the actor
+        wait_for(lambda: not ray.util.list_named_actors(), 60, "the actor ended")
+        assert not alive(placed.pid)

@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import socket
-import threading
 from pathlib import Path
 
 import typer
@@ -190,7 +189,4 @@ def _run_ray(
         sync_s=sync_s,
         log_level=log_level,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    run_on_ray(config, spec, prefix=prefix, detach=detach, stop=done)
+    run_on_ray(config, spec, prefix=prefix, detach=detach)

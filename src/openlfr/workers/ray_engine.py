@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -254,13 +255,17 @@ def run_on_ray(
     *,
     prefix: str,
     detach: bool,
-    stop: threading.Event,
     watch_s: float = 10.0,
 ) -> None:
-    """``openlfr worker --engine ray``: start the actors, then say where they run until ``stop``
-    (and stop them then), or leave them running at once when ``detach``."""
+    """``openlfr worker --engine ray``: start the actors, then say where they run until
+    SIGINT or SIGTERM (and stop them then), or leave them running at once when ``detach``."""
     workers = RayWorkers(config, prefix)
     workers.connect()
+    # After connecting: Ray's own SIGTERM handler aborts the driver, leaving no time to
+    # stop the cameras.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     workers.start(spec)
     seen = {p.name: p for p in workers.wait_placed()}
     for p in seen.values():
