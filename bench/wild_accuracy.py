@@ -212,12 +212,15 @@ def search(
     k: int = 1,
     share: float = 0.0,
     fusion: TemplateFusion = TemplateFusion.MAX,
+    enrollable: Sequence[bool] | None = None,
 ) -> Searches:
+    """``enrollable``: photos that may be references (all with a face when ``None``)."""
     identities = [img.identity for img in data.images]
     refs = refs or probes
+    allowed = enrollable or [True] * len(probes)
     split = split_open_set(
         identities,
-        [v is not None for v in probes],
+        [v is not None and ok for v, ok in zip(probes, allowed, strict=True)],
         references_per_identity=k,
         nonmated_share=share,
         seed=0,
