@@ -16,6 +16,7 @@ from openlfr.alert_records.models import AdjudicationCreate, AlertRead, AlertRec
 from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
 from openlfr.api.pagination import Page, Paging
+from openlfr.api.params import QueryRowId, RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.api.watch import CredentialWatch
 from openlfr.audit import service as audit
@@ -23,6 +24,7 @@ from openlfr.audit.actions import Action
 from openlfr.notify.feed import Seen
 from openlfr.notify.messages import AlertMessage
 from openlfr.storage.context import Actor, Ctx
+from openlfr.storage.fields import DB_INT_MAX
 from openlfr.users.roles import Permission as P
 
 router = APIRouter(tags=["alerts"])
@@ -95,11 +97,14 @@ async def _events(
 def stream(
     caller: Reader,
     plane: Plane,
-    deployment_id: Annotated[int | None, Query(description="Only this deployment.")] = None,
-    since_id: Annotated[
-        int | None, Query(ge=0, description="Replay stored alerts after this id first.")
+    deployment_id: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Only this deployment.")
     ] = None,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    since_id: Annotated[
+        int | None,
+        Query(ge=0, le=DB_INT_MAX, description="Replay stored alerts after this id first."),
+    ] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=DB_INT_MAX)] = None,
 ) -> StreamingResponse:
     """New alerts as server-sent events (``event: alert``, ``id`` = alert id, JSON data).
 
@@ -125,7 +130,7 @@ def stream(
 def list_alerts(
     caller: Reader,
     page: Paging,
-    deployment_id: Annotated[int | None, Query()] = None,
+    deployment_id: QueryRowId = None,
     pending: Annotated[bool, Query(description="Only alerts not yet adjudicated.")] = False,
 ) -> Page[AlertRead]:
     """Alerts, newest first. Audited."""
@@ -145,7 +150,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertRead)
-def get_alert(alert_id: int, caller: Reader) -> AlertRecord:
+def get_alert(alert_id: RowId, caller: Reader) -> AlertRecord:
     return service.get(caller.ctx, alert_id)
 
 
@@ -154,7 +159,7 @@ def get_alert(alert_id: int, caller: Reader) -> AlertRecord:
     response_class=Response,
     responses={200: {"content": {"image/*": {}}, "description": "The probe crop's bytes."}},
 )
-def alert_crop(alert_id: int, caller: CropViewer) -> Response:
+def alert_crop(alert_id: RowId, caller: CropViewer) -> Response:
     """The live face crop that raised the alert. Every view is audited."""
     alert, data = service.crop(caller.ctx, alert_id)
     return Response(
@@ -166,7 +171,7 @@ def alert_crop(alert_id: int, caller: CropViewer) -> Response:
 
 @router.post("/alerts/{alert_id}/adjudication", response_model=AlertRead, status_code=201)
 def adjudicate(
-    alert_id: int, body: AdjudicationCreate, caller: Adjudicator, plane: Plane
+    alert_id: RowId, body: AdjudicationCreate, caller: Adjudicator, plane: Plane
 ) -> AlertRecord:
     """The operator's decision and outcome; recorded once, with who and when. Once the
     deployment's record is published, only as an amendment with ``amendment_reason``
@@ -175,7 +180,7 @@ def adjudicate(
 
 
 @router.post("/alerts/{alert_id}/hold", response_model=AlertRead)
-def hold(alert_id: int, body: HoldRequest, caller: Holder, plane: Plane) -> AlertRecord:
+def hold(alert_id: RowId, body: HoldRequest, caller: Holder, plane: Plane) -> AlertRecord:
     """Place on (or release from) legal hold: a held alert outlives the retention period."""
     return service.set_hold(
         caller.ctx, alert_id, hold=body.hold, reason=body.reason, policy=plane.settings.governance

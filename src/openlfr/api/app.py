@@ -14,6 +14,9 @@ from openlfr import __version__
 from openlfr.alert_records.router import router as alerts_router
 from openlfr.api import errors
 from openlfr.api.auth import Requires
+from openlfr.api.docs import ASSETS_PREFIX, mount_docs
+from openlfr.api.headers import SecurityHeaders
+from openlfr.api.intake import Intake, route_rules
 from openlfr.api.plane import ControlPlane
 from openlfr.api.system import router as system_router
 from openlfr.audit.router import router as audit_router
@@ -26,6 +29,7 @@ from openlfr.services import Services
 from openlfr.storage.clock import Clock
 from openlfr.users.router import router as users_router
 from openlfr.watchlist_records.router import router as watchlists_router
+from openlfr.web.app import PREFIX as CONSOLE
 from openlfr.web.app import mount_console
 from openlfr.workers.router import router as workers_router
 
@@ -85,6 +89,9 @@ def create_app(
         ),
         lifespan=lifespan,
         responses=errors.ERROR_RESPONSES,
+        docs_url=None,  # served from local files below, never from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.plane = plane
     errors.install(app)
@@ -92,6 +99,12 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     _check_permissions_declared(app)
     mount_console(app)  # the operator console, at /console
+    if plane.settings.http.docs:
+        mount_docs(app)
+    # The last added runs outermost: the headers go on every response, refusals included.
+    rules = route_rules((r.method, r.path, r.route.endpoint) for r in route_table(app))
+    app.add_middleware(Intake, rules=rules, config=plane.settings.http)
+    app.add_middleware(SecurityHeaders, static_prefixes=(f"{CONSOLE}/static/", ASSETS_PREFIX))
     return app
 
 

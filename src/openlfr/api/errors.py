@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openlfr.privacy.crypto import DecryptionError
@@ -88,6 +89,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (403, "The caller's role lacks the permission this route declares."),
         (404, "Not found."),
         (409, "Conflicts with the record's state."),
+        (413, "The request body is larger than this route accepts (settings: http)."),
         (422, "Invalid input: see fields / rejections."),
         (429, "Too many failed attempts: wait the Retry-After seconds."),
         (503, "Unavailable until an administrator acts (e.g. the audit log's head is missing)."),
@@ -128,11 +130,34 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return error_response(
         exc.status_code,
         codes.get(exc.status_code, "http_error"),
         str(exc.detail),
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's,
+    and FastAPI makes one route per method)."""
+    methods: set[str] = set()
+    for route in request.scope["router"].routes:
+        path_regex = getattr(route, "path_regex", None)
+        if path_regex is not None and path_regex.match(request.scope["path"]):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold that no declared bound caught (every integer and
+    text the API takes is bounded and checked before it gets here: this is the backstop)."""
+    log.warning("value refused by the database on %s: %s", request.url.path, exc)
+    return error_response(
+        422, "out_of_range", "a value in the request is out of range for the database"
     )
 
 
@@ -153,3 +178,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(BlobNotFound, _blob_missing)
     app.add_exception_handler(DecryptionError, _tampered)
+    app.add_exception_handler(DataError, _out_of_range)  # PostgreSQL: integer out of range
+    app.add_exception_handler(OverflowError, _out_of_range)  # SQLite: beyond 64 bits

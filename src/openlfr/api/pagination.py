@@ -8,6 +8,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
+from openlfr.storage.fields import DB_INT_MAX
+
 MAX_LIMIT = 500
 T = TypeVar("T")
 
@@ -28,7 +30,7 @@ class PageParams:
 
 
 def _page_params(
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX, description="Items to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
 ) -> PageParams:
     return PageParams(offset, limit)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
 from openlfr.api.pagination import Page, Paging
+from openlfr.api.params import QueryRowId, RowId
 from openlfr.audit import service
 from openlfr.audit.actions import Action
 from openlfr.audit.checkpoints import CheckpointError, read_checkpoints
@@ -27,7 +28,7 @@ def list_events(
     caller: Auditor,
     page: Paging,
     action: Annotated[Action | None, Query()] = None,
-    deployment_id: Annotated[int | None, Query()] = None,
+    deployment_id: QueryRowId = None,
     entity_type: Annotated[str | None, Query(max_length=32)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[AuditEventRead]:
@@ -91,7 +92,7 @@ def verify(caller: Auditor, plane: Plane) -> VerifyRead:
 
 
 @router.get("/audit/deployments/{deployment_id}/record", response_model=DeploymentRecord)
-def record(deployment_id: int, caller: Auditor) -> DeploymentRecord:
+def record(deployment_id: RowId, caller: Auditor) -> DeploymentRecord:
     """Each use's start and end, the watchlist version searched, the input behind each match
     and who verified it: rebuilt from the audit log, so it survives every purge."""
     result = deployment_record(caller.ctx.db, deployment_id)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from openlfr.api.auth import Caller, need
+from openlfr.api.params import RowId
 from openlfr.calibrations import service
 from openlfr.calibrations.models import CalibrationCreate, CalibrationRead
 from openlfr.users.roles import Permission as P
@@ -30,5 +31,5 @@ def store_calibration(body: CalibrationCreate, caller: Authoriser) -> Calibratio
 
 
 @router.get("/calibrations/{calibration_id}", response_model=CalibrationRead)
-def get_calibration(calibration_id: int, caller: Reader) -> CalibrationRead:
+def get_calibration(calibration_id: RowId, caller: Reader) -> CalibrationRead:
     return CalibrationRead.model_validate(service.get(caller.ctx, calibration_id))

@@ -298,3 +298,32 @@ class AuditConfig(_Strict):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("checkpoint_webhook_url must be an http(s) URL")
         return value
+
+
+class HttpConfig(_Strict):
+    """Limits on what a request may bring, and the API documentation page.
+
+    Bodies are refused (413) past their route's limit before they are parsed or the caller
+    is authenticated, so an anonymous client cannot make the server hold a large request.
+    """
+
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest request body of a route that takes JSON (every route but the "
+        "image uploads), in bytes.",
+    )
+    max_upload_bytes: int = Field(
+        default=64 * 1_048_576,
+        ge=1024,
+        le=4 * 1_073_741_824,
+        description="Largest request body of a route that carries images (enrolment, a "
+        "worker's alert crops and preview pictures), in bytes. Images travel base64-encoded, "
+        "a third larger than the files: enrol many large photos in several requests.",
+    )
+    docs: bool = Field(
+        default=True,
+        description="Serve the interactive API documentation at /docs (Swagger UI, from this "
+        "server's own copy: no third-party site is contacted). /openapi.json is always served.",
+    )

@@ -25,6 +25,7 @@ from openlfr.config.server import (
     AuthConfig,
     DatabaseConfig,
     GovernanceConfig,
+    HttpConfig,
     NotifyConfig,
     RetentionConfig,
 )
@@ -153,6 +154,7 @@ class Settings(BaseSettings):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import openlfr.calibrations.models  # noqa: F401  (the calibrations table a deployment cites)
 from openlfr.storage.base import Base, UTCDateTime
+from openlfr.storage.fields import Omittable, RefId
 
 CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -181,8 +183,8 @@ class DeploymentCreate(_DeploymentFields):
     threshold: float | None = Field(
         default=None, ge=-1.0, le=1.0, description="Default: the configured matching threshold."
     )
-    watchlist_id: int | None = None
-    calibration_id: int | None = Field(
+    watchlist_id: RefId | None = None
+    calibration_id: RefId | None = Field(
         default=None,
         description="The stored calibration (POST /calibrations) that backs the threshold.",
     )
@@ -190,18 +192,19 @@ class DeploymentCreate(_DeploymentFields):
 
 
 class DeploymentUpdate(_Schema):
-    """Changes to a draft. Every field is optional; absent fields keep their value."""
+    """Changes to a draft. Every field is optional; absent fields keep their value. Only
+    ``watchlist_id`` and ``calibration_id`` may be null (detaching them)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    location: str | None = Field(default=None, min_length=1, max_length=4000)
-    area: str | None = Field(default=None, max_length=200)
-    purpose: str | None = Field(default=None, min_length=1, max_length=4000)
-    legal_basis: str | None = Field(default=None, min_length=1, max_length=4000)
-    planned_start: datetime | None = None
-    planned_end: datetime | None = None
-    threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
-    watchlist_id: int | None = None
-    calibration_id: int | None = None
+    name: Omittable[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    location: Omittable[Annotated[str, Field(min_length=1, max_length=4000)]] = None
+    area: Omittable[Annotated[str, Field(max_length=200)]] = None
+    purpose: Omittable[Annotated[str, Field(min_length=1, max_length=4000)]] = None
+    legal_basis: Omittable[Annotated[str, Field(min_length=1, max_length=4000)]] = None
+    planned_start: Omittable[datetime] = None
+    planned_end: Omittable[datetime] = None
+    threshold: Omittable[Annotated[float, Field(ge=-1.0, le=1.0)]] = None
+    watchlist_id: RefId | None = None
+    calibration_id: RefId | None = None
 
 
 class AuthoriseRequest(_Schema):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, status
 from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
 from openlfr.api.pagination import Page, Paging
+from openlfr.api.params import RowId
 from openlfr.deployments import service
 from openlfr.deployments.models import (
     AuthoriseRequest,
@@ -57,12 +58,12 @@ def create_deployment(body: DeploymentCreate, caller: Planner, plane: Plane) -> 
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentRead)
-def get_deployment(deployment_id: int, caller: Reader) -> Deployment:
+def get_deployment(deployment_id: RowId, caller: Reader) -> Deployment:
     return service.get(caller.ctx, deployment_id)
 
 
 @router.get("/deployments/{deployment_id}/live", response_model=list[CameraLiveRead])
-def live_status(deployment_id: int, caller: Reader, plane: Plane) -> list[CameraLiveRead]:
+def live_status(deployment_id: RowId, caller: Reader, plane: Plane) -> list[CameraLiveRead]:
     """Each camera's state and counters while the deployment runs (empty when it does not)."""
     service.get(caller.ctx, deployment_id)
     status = plane.live.status(deployment_id) or []
@@ -70,13 +71,13 @@ def live_status(deployment_id: int, caller: Reader, plane: Plane) -> list[Camera
 
 
 @router.patch("/deployments/{deployment_id}", response_model=DeploymentRead)
-def update_deployment(deployment_id: int, body: DeploymentUpdate, caller: Planner) -> Deployment:
+def update_deployment(deployment_id: RowId, body: DeploymentUpdate, caller: Planner) -> Deployment:
     """Edit a draft; once authorised only the threshold can change (with a reason)."""
     return service.update(caller.ctx, service.get(caller.ctx, deployment_id, lock=True), body)
 
 
 @router.post("/deployments/{deployment_id}/cameras", response_model=CameraRead, status_code=201)
-def add_camera(deployment_id: int, body: CameraCreate, caller: Planner) -> CameraRead:
+def add_camera(deployment_id: RowId, body: CameraCreate, caller: Planner) -> CameraRead:
     dep = service.get(caller.ctx, deployment_id, lock=True)
     return CameraRead.model_validate(service.add_camera(caller.ctx, dep, body))
 
@@ -84,13 +85,13 @@ def add_camera(deployment_id: int, body: CameraCreate, caller: Planner) -> Camer
 @router.delete(
     "/deployments/{deployment_id}/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT
 )
-def remove_camera(deployment_id: int, camera_id: int, caller: Planner) -> None:
+def remove_camera(deployment_id: RowId, camera_id: RowId, caller: Planner) -> None:
     service.remove_camera(caller.ctx, service.get(caller.ctx, deployment_id, lock=True), camera_id)
 
 
 @router.post("/deployments/{deployment_id}/authorise", response_model=DeploymentRead)
 def authorise(
-    deployment_id: int, body: AuthoriseRequest, caller: Authoriser, plane: Plane
+    deployment_id: RowId, body: AuthoriseRequest, caller: Authoriser, plane: Plane
 ) -> Deployment:
     """Approve the plan; freezes its watchlist version. The authoriser must not be one who
     planned or edited it (``governance.separate_authoriser``, on by default)."""
@@ -103,7 +104,9 @@ def authorise(
 
 
 @router.post("/deployments/{deployment_id}/start", response_model=DeploymentRead)
-def start(deployment_id: int, caller: Operator, plane: Plane, tasks: BackgroundTasks) -> Deployment:
+def start(
+    deployment_id: RowId, caller: Operator, plane: Plane, tasks: BackgroundTasks
+) -> Deployment:
     """Go live: the cameras start on the frozen watchlist once this is recorded."""
     dep = service.get(caller.ctx, deployment_id, lock=True)
     service.start(caller.ctx, dep)
@@ -113,7 +116,7 @@ def start(deployment_id: int, caller: Operator, plane: Plane, tasks: BackgroundT
 
 @router.post("/deployments/{deployment_id}/stop", response_model=DeploymentRead)
 def stop(
-    deployment_id: int,
+    deployment_id: RowId,
     body: ReasonRequest,
     caller: Operator,
     plane: Plane,
@@ -128,7 +131,7 @@ def stop(
 
 @router.post("/deployments/{deployment_id}/threshold", response_model=DeploymentRead)
 def change_threshold(
-    deployment_id: int,
+    deployment_id: RowId,
     body: ThresholdChange,
     caller: Authoriser,
     plane: Plane,
@@ -149,7 +152,7 @@ def change_threshold(
 
 @router.post("/deployments/{deployment_id}/evidence-override", response_model=DeploymentRead)
 def override_evidence(
-    deployment_id: int, body: EvidenceOverride, caller: Authoriser, plane: Plane
+    deployment_id: RowId, body: EvidenceOverride, caller: Authoriser, plane: Plane
 ) -> Deployment:
     """Let the deployment run on a threshold no stored calibration backs: the written reason,
     who gave it and when are audited and published in the deployment record."""
@@ -165,7 +168,7 @@ def override_evidence(
 
 @router.post("/deployments/{deployment_id}/close", response_model=DeploymentRead)
 def close(
-    deployment_id: int,
+    deployment_id: RowId,
     body: CloseRequest,
     caller: Closer,
     plane: Plane,

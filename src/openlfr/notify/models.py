@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openlfr.storage.base import Base, UTCDateTime
+from openlfr.storage.fields import RefId
 
 
 class Channel(StrEnum):
@@ -64,7 +65,7 @@ class _Schema(BaseModel):
 class SubscriptionCreate(_Schema):
     name: str = Field(min_length=1, max_length=100)
     url: AnyHttpUrl
-    deployment_id: int | None = Field(default=None, description="Only this deployment's alerts.")
+    deployment_id: RefId | None = Field(default=None, description="Only this deployment's alerts.")
     secret: str | None = Field(
         default=None,
         min_length=16,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from openlfr.api.auth import Caller, need
 from openlfr.api.pagination import Page, Paging
+from openlfr.api.params import RowId
 from openlfr.notify import service
 from openlfr.notify.models import (
     DeliveryRead,
@@ -37,7 +38,7 @@ def create_subscription(body: SubscriptionCreate, caller: Manager) -> Subscripti
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_subscription(subscription_id: int, caller: Manager) -> None:
+def remove_subscription(subscription_id: RowId, caller: Manager) -> None:
     service.remove_subscription(caller.ctx, subscription_id)
 
 

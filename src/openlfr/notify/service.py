@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from openlfr.alert_records.models import AlertRecord
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
+from openlfr.deployments.models import Deployment
 from openlfr.notify.models import Channel, Delivery, SubscriptionCreate, WebhookSubscription
 from openlfr.storage.blobs import BlobStore
 from openlfr.storage.context import Ctx
@@ -50,6 +51,9 @@ def enqueue(ctx: Ctx, alert: AlertRecord, *, mqtt_enabled: bool) -> list[Deliver
 
 def create_subscription(ctx: Ctx, data: SubscriptionCreate) -> tuple[WebhookSubscription, str]:
     """A new webhook subscription and its secret (returned once, stored sealed)."""
+    if data.deployment_id is not None and ctx.db.get(Deployment, data.deployment_id) is None:
+        # Refused here rather than by the foreign key (which would fail the whole request).
+        raise NotFound(f"no deployment with id {data.deployment_id}")
     secret = data.secret or secrets.token_urlsafe(32)
     sub = WebhookSubscription(
         name=data.name,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openlfr.storage.base import Base, UTCDateTime
+from openlfr.storage.fields import Omittable
 from openlfr.users.roles import Role
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -146,15 +148,17 @@ class UserCreate(_Schema):
 
 
 class UserUpdate(_Schema):
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    rank: str | None = Field(default=None, max_length=40)
-    staff_number: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9/ -]*$")
-    role: Role | None = None
-    active: bool | None = Field(default=None, description="False disables the account.")
-    password: str | None = Field(
+    """Changes to an account; absent fields keep their value (none may be null)."""
+
+    display_name: Omittable[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    rank: Omittable[Annotated[str, Field(max_length=40)]] = None
+    staff_number: Omittable[
+        Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9/ -]*$")]
+    ] = None
+    role: Omittable[Role] = None
+    active: Omittable[bool] = Field(default=None, description="False disables the account.")
+    password: Omittable[Annotated[str, Field(min_length=12, max_length=1024)]] = Field(
         default=None,
-        min_length=12,
-        max_length=1024,
         description="A new password set by an administrator: the owner must change it at "
         "the next sign-in, and every session and token of theirs ends.",
     )

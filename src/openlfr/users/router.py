@@ -10,7 +10,9 @@ from fastapi import APIRouter, Request, Response, status
 from openlfr.api.auth import SESSION_COOKIE, Caller, Public, client_address, need
 from openlfr.api.deps import Plane
 from openlfr.api.errors import ErrorBody
+from openlfr.api.intake import checks_text_itself
 from openlfr.api.pagination import Page, Paging
+from openlfr.api.params import RowId
 from openlfr.users import second_factor, service
 from openlfr.users.models import (
     LoginRequest,
@@ -37,6 +39,7 @@ Self = Annotated[Caller, need(P.ACCOUNT_SELF)]
     response_model=UserRead,
     responses={429: {"model": ErrorBody, "description": "Wait Retry-After seconds."}},
 )
+@checks_text_itself
 def login(
     body: LoginRequest, caller: Public, plane: Plane, request: Request, response: Response
 ) -> User:
@@ -152,7 +155,7 @@ def create_my_token(body: TokenCreate, caller: Self) -> TokenCreated:
 
 
 @router.delete("/auth/me/tokens/{token_id}", response_model=TokenRead)
-def revoke_my_token(token_id: int, caller: Self) -> TokenRead:
+def revoke_my_token(token_id: RowId, caller: Self) -> TokenRead:
     assert caller.user is not None
     return TokenRead.model_validate(service.revoke_token(caller.ctx, caller.user, token_id))
 
@@ -175,25 +178,25 @@ def create_user(body: UserCreate, caller: Manager, plane: Plane) -> User:
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(user_id: int, caller: Manager) -> User:
+def get_user(user_id: RowId, caller: Manager) -> User:
     return service.get(caller.ctx, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(user_id: int, body: UserUpdate, caller: Manager, plane: Plane) -> User:
+def update_user(user_id: RowId, body: UserUpdate, caller: Manager, plane: Plane) -> User:
     """Change role, disable, reset the password (temporary: the owner must change it; their
     sessions and tokens end) or reset two-factor sign-in."""
     return service.update(caller.ctx, service.get(caller.ctx, user_id), body, plane.passwords)
 
 
 @router.get("/users/{user_id}/tokens", response_model=list[TokenRead])
-def list_user_tokens(user_id: int, caller: Manager) -> list[TokenRead]:
+def list_user_tokens(user_id: RowId, caller: Manager) -> list[TokenRead]:
     user = service.get(caller.ctx, user_id)
     return [TokenRead.model_validate(t) for t in service.list_tokens(caller.ctx, user)]
 
 
 @router.post("/users/{user_id}/tokens", response_model=TokenCreated, status_code=201)
-def create_user_token(user_id: int, body: TokenCreate, caller: Manager) -> TokenCreated:
+def create_user_token(user_id: RowId, body: TokenCreate, caller: Manager) -> TokenCreated:
     """An API token for a service account (refused for people); the secret is in this
     response only."""
     row, token = service.create_token(caller.ctx, service.get(caller.ctx, user_id), body)
@@ -203,6 +206,6 @@ def create_user_token(user_id: int, body: TokenCreate, caller: Manager) -> Token
 
 
 @router.delete("/users/{user_id}/tokens/{token_id}", response_model=TokenRead)
-def revoke_user_token(user_id: int, token_id: int, caller: Manager) -> TokenRead:
+def revoke_user_token(user_id: RowId, token_id: RowId, caller: Manager) -> TokenRead:
     user = service.get(caller.ctx, user_id)
     return TokenRead.model_validate(service.revoke_token(caller.ctx, user, token_id))

@@ -50,6 +50,18 @@ class LoginFailed(DomainError):
         )
 
 
+class SignInRefused(InvalidInput):
+    """A sign-in holding a NUL character (no account's name or password has one): refused
+    as invalid, and audited and counted like any failed attempt."""
+
+    commit_anyway = True
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"{field}: NUL characters are not accepted", field=field, code="validation_error"
+        )
+
+
 class NotAPerson(Forbidden):
     """API tokens belong to service accounts; people sign in with their own password."""
 
@@ -310,6 +322,12 @@ def login(
             f"too many failed sign-ins from this address: try again in {wait:.0f} s",
             retry_after_s=wait,
         )
+    for field, text in (("username", username), ("password", password), ("totp", code)):
+        if text is not None and "\x00" in text:
+            # Before any query: PostgreSQL cannot even compare a text holding one.
+            throttle.failed(username, address)
+            _failed(ctx, username, None, "NUL character", address)
+            raise SignInRefused(field)
     user = ctx.db.execute(
         select(User).where(User.username == username).with_for_update()
     ).scalar_one_or_none()
@@ -372,7 +390,11 @@ def _failed(ctx: Ctx, username: str, user: User | None, reason: str, address: st
         Action.LOGIN_FAILED,
         entity_type=ENTITY,
         entity_id=None if user is None else user.id,
-        details={"username": username[:64], "reason": reason, "address": address},
+        details={
+            "username": username[:64].replace("\x00", "\ufffd"),
+            "reason": reason,
+            "address": address,
+        },
     )
 
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Response, status
 
 from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
+from openlfr.api.intake import upload
 from openlfr.api.pagination import Page, Paging
+from openlfr.api.params import RowId
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.storage.errors import InvalidInput
@@ -52,19 +54,19 @@ def create_watchlist(body: WatchlistCreate, caller: Writer, plane: Plane) -> Wat
 
 
 @router.get("/watchlists/{watchlist_id}", response_model=WatchlistRead)
-def get_watchlist(watchlist_id: int, caller: Reader) -> WatchlistRead:
+def get_watchlist(watchlist_id: RowId, caller: Reader) -> WatchlistRead:
     return service.read(caller.ctx, service.get(caller.ctx, watchlist_id))
 
 
 @router.post("/watchlists/{watchlist_id}/versions", response_model=WatchlistRead, status_code=201)
-def new_version(watchlist_id: int, caller: Writer) -> WatchlistRead:
+def new_version(watchlist_id: RowId, caller: Writer) -> WatchlistRead:
     """An open copy of a (frozen) watchlist to make changes in; expired subjects are left out."""
     wl = lifecycle.new_version(caller.ctx, service.get(caller.ctx, watchlist_id))
     return service.read(caller.ctx, wl)
 
 
 @router.get("/watchlists/{watchlist_id}/subjects", response_model=list[SubjectRead])
-def list_subjects(watchlist_id: int, caller: Reader) -> list[SubjectRead]:
+def list_subjects(watchlist_id: RowId, caller: Reader) -> list[SubjectRead]:
     """Who is on the watchlist and each photo's provenance (the photos themselves: see
     /reference-images). Audited."""
     wl = service.get(caller.ctx, watchlist_id)
@@ -79,8 +81,9 @@ def list_subjects(watchlist_id: int, caller: Reader) -> list[SubjectRead]:
 
 
 @router.post("/watchlists/{watchlist_id}/subjects", response_model=SubjectRead, status_code=201)
+@upload
 def enrol_subject(
-    watchlist_id: int, body: SubjectEnrol, caller: Writer, plane: Plane
+    watchlist_id: RowId, body: SubjectEnrol, caller: Writer, plane: Plane
 ) -> SubjectRead:
     """Add a subject with reference photos. Each photo must pass the quality gate; if any
     is refused, nothing is stored and every rejection is listed with what to do about it."""
@@ -111,7 +114,7 @@ def _check_names(images: list[ImageData]) -> None:
 
 
 @router.get("/subjects/{subject_id}", response_model=SubjectRead)
-def get_subject(subject_id: int, caller: Reader) -> SubjectRead:
+def get_subject(subject_id: RowId, caller: Reader) -> SubjectRead:
     subject = service.get_subject(caller.ctx, subject_id)
     audit.record(
         caller.ctx,
@@ -126,8 +129,9 @@ def get_subject(subject_id: int, caller: Reader) -> SubjectRead:
 @router.post(
     "/subjects/{subject_id}/images", response_model=list[ReferenceImageRead], status_code=201
 )
+@upload
 def add_images(
-    subject_id: int, body: ImagesAdd, caller: Writer, plane: Plane
+    subject_id: RowId, body: ImagesAdd, caller: Writer, plane: Plane
 ) -> list[ReferenceImageRead]:
     """More photos of an existing subject (all pass the gate, or none are stored)."""
     _check_names(body.images)
@@ -142,7 +146,7 @@ def add_images(
 
 
 @router.delete("/subjects/{subject_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_subject(subject_id: int, caller: Writer) -> None:
+def remove_subject(subject_id: RowId, caller: Writer) -> None:
     """Delete a subject with its photos and templates (open watchlists only)."""
     service.remove_subject(caller.ctx, service.get_subject(caller.ctx, subject_id))
 
@@ -152,7 +156,7 @@ def remove_subject(subject_id: int, caller: Writer) -> None:
     response_class=Response,
     responses={200: {"content": {"image/*": {}}, "description": "The photo's bytes."}},
 )
-def reference_image(image_id: int, caller: Viewer) -> Response:
+def reference_image(image_id: RowId, caller: Viewer) -> Response:
     """A reference photo, for comparison with a live crop. Every view is audited."""
     image, data = service.reference_image(caller.ctx, image_id)
     return Response(

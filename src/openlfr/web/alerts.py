@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from openlfr.alert_records import service as alert_service
 from openlfr.alert_records.models import AdjudicationCreate, AlertRead, AlertRecord
 from openlfr.api.auth import Caller, need
+from openlfr.api.params import QueryRowId, RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.api.watch import CredentialWatch
 from openlfr.deployments import service as deployments
@@ -88,7 +89,7 @@ def _card(ctx: Ctx, alert: AlertRecord, claims: dict[int, ClaimRead]) -> AlertCa
 def queue_page(
     request: Request,
     viewer: QueueViewer,
-    deployment_id: Annotated[int | None, Query()] = None,
+    deployment_id: QueryRowId = None,
 ) -> Response:
     """Pending alerts, newest first, and the last few decided; new ones arrive live."""
     ctx = viewer.caller.ctx
@@ -123,7 +124,7 @@ def queue_page(
 
 
 @router.get("/alerts/{alert_id}/card", response_class=HTMLResponse)
-def card_fragment(request: Request, alert_id: int, viewer: QueueViewer) -> Response:
+def card_fragment(request: Request, alert_id: RowId, viewer: QueueViewer) -> Response:
     """One alert's card, for the queue to insert when the alert arrives (audited read)."""
     ctx = viewer.caller.ctx
     alert = alert_service.get(ctx, alert_id)
@@ -140,7 +141,7 @@ def card_fragment(request: Request, alert_id: int, viewer: QueueViewer) -> Respo
 @router.post("/api/alerts/{alert_id}/claim", response_model=ClaimRead)
 def claim(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     caller: Adjudicator,
     tasks: BackgroundTasks,
     force: Annotated[bool, Query(description="Take over from another operator.")] = False,
@@ -170,7 +171,7 @@ def claim(
 
 @router.delete("/api/alerts/{alert_id}/claim", status_code=204)
 def release(
-    request: Request, alert_id: int, caller: Adjudicator, tasks: BackgroundTasks
+    request: Request, alert_id: RowId, caller: Adjudicator, tasks: BackgroundTasks
 ) -> Response:
     """Give the alert back to the queue (the operator cancelled)."""
     assert caller.user is not None
@@ -184,7 +185,7 @@ def release(
 @router.post("/api/alerts/{alert_id}/decision", response_model=AlertRead, status_code=201)
 def decide(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     body: AdjudicationCreate,
     caller: Adjudicator,
     tasks: BackgroundTasks,

@@ -17,7 +17,6 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openlfr.api import errors
 from openlfr.api.plane import ControlPlane
@@ -40,45 +39,6 @@ from openlfr.web.record_pages import router as record_router
 from openlfr.web.render import STATIC, render
 
 PREFIX = "/console"
-
-# Pages hold personal data and run only the console's own scripts and styles.
-_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
-        b"script-src 'self'; connect-src 'self'; media-src 'self' data:; object-src 'none'; "
-        b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class _SecurityHeaders:
-    """Adds the console's security headers to every response (streams included)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in _HEADERS if k not in present]
-                if not scope["path"].startswith(f"{PREFIX}/static/") and b"cache-control" not in (
-                    present
-                ):
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _wants_html(request: Request) -> bool:
@@ -166,7 +126,6 @@ def console_app(plane: ControlPlane, preview: PreviewHub) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(record_router)  # published deployment records
-    app.add_middleware(_SecurityHeaders)
     return app
 
 

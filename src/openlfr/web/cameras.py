@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from openlfr.api.auth import Caller, need
+from openlfr.api.params import RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
@@ -78,7 +79,9 @@ def cameras_page(request: Request, viewer: CameraViewer) -> Response:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "No fresh picture."}},
 )
-def preview_picture(request: Request, deployment_id: int, camera: str, caller: Watcher) -> Response:
+def preview_picture(
+    request: Request, deployment_id: RowId, camera: str, caller: Watcher
+) -> Response:
     """The camera's newest picture, obscured (204 when it has none from the last seconds)."""
     data = preview_of(request).jpeg(deployment_id, camera)
     if data is None:
@@ -88,7 +91,7 @@ def preview_picture(request: Request, deployment_id: int, camera: str, caller: W
 
 @router.get("/api/preview/{deployment_id}/{camera}", response_model=CameraRatesRead)
 def preview_rates(
-    request: Request, deployment_id: int, camera: str, caller: Watcher
+    request: Request, deployment_id: RowId, camera: str, caller: Watcher
 ) -> CameraRatesRead:
     """Frames per second, frames dropped, faces and tracks now (counts only)."""
     rates = preview_of(request).rates(deployment_id, camera)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from openlfr.api.params import RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.calibrations import service as calibrations
 from openlfr.deployments import evidence
@@ -66,7 +67,7 @@ def deployments_page(request: Request, viewer: DeploymentViewer) -> Response:
 
 
 @router.get("/deployments/{deployment_id}", response_class=HTMLResponse)
-def deployment_page(request: Request, deployment_id: int, viewer: DeploymentViewer) -> Response:
+def deployment_page(request: Request, deployment_id: RowId, viewer: DeploymentViewer) -> Response:
     ctx = viewer.caller.ctx
     dep = deployments.get(ctx, deployment_id)
     watchlist = None if dep.watchlist_id is None else watchlists.get(ctx, dep.watchlist_id)

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from openlfr.api.params import RowId
 from openlfr.deployments import service as deployments
 from openlfr.reports.formats import record_json, records_csv
 from openlfr.reports.html import record_body, record_page, style_csp
@@ -36,7 +37,7 @@ def _download(name: str) -> dict[str, str]:
 
 
 @router.get("/deployments/{deployment_id}/record", response_class=HTMLResponse)
-def record_view(request: Request, deployment_id: int, viewer: RecordViewer) -> Response:
+def record_view(request: Request, deployment_id: RowId, viewer: RecordViewer) -> Response:
     record = _record(request, viewer, deployment_id)
     return render(
         request,
@@ -49,14 +50,14 @@ def record_view(request: Request, deployment_id: int, viewer: RecordViewer) -> R
 
 
 @router.get("/deployments/{deployment_id}/record/print", response_class=HTMLResponse)
-def record_print(request: Request, deployment_id: int, viewer: RecordViewer) -> Response:
+def record_print(request: Request, deployment_id: RowId, viewer: RecordViewer) -> Response:
     page = record_page(_record(request, viewer, deployment_id))
     # Its own policy: the page's inline style (by hash) and nothing else.
     return HTMLResponse(page, headers={"content-security-policy": style_csp()})
 
 
 @router.get("/deployments/{deployment_id}/record.json")
-def record_json_file(request: Request, deployment_id: int, viewer: RecordViewer) -> Response:
+def record_json_file(request: Request, deployment_id: RowId, viewer: RecordViewer) -> Response:
     text = record_json(_record(request, viewer, deployment_id))
     return Response(
         text,
@@ -66,7 +67,7 @@ def record_json_file(request: Request, deployment_id: int, viewer: RecordViewer)
 
 
 @router.get("/deployments/{deployment_id}/record.csv")
-def record_csv_file(request: Request, deployment_id: int, viewer: RecordViewer) -> Response:
+def record_csv_file(request: Request, deployment_id: RowId, viewer: RecordViewer) -> Response:
     text = records_csv([_record(request, viewer, deployment_id)])
     return Response(
         text,

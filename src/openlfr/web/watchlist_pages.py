@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from openlfr.api.params import RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
@@ -53,7 +54,7 @@ def watchlists_page(request: Request, viewer: WatchlistViewer) -> Response:
 
 
 @router.get("/watchlists/{watchlist_id}", response_class=HTMLResponse)
-def watchlist_page(request: Request, watchlist_id: int, viewer: WatchlistViewer) -> Response:
+def watchlist_page(request: Request, watchlist_id: RowId, viewer: WatchlistViewer) -> Response:
     """One version: who is on it and each photo's provenance. Audited like the API's read."""
     ctx = viewer.caller.ctx
     wl = watchlists.get(ctx, watchlist_id)

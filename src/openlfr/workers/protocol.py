@@ -8,6 +8,7 @@ from datetime import datetime
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from openlfr.storage.fields import Count, RefId
 from openlfr.watchlist.gallery import Gallery
 
 
@@ -79,7 +80,7 @@ class AlertDelivery(_Wire):
     """One spooled alert; ``uid`` is the idempotency key (the hub stores each uid once)."""
 
     uid: str = Field(min_length=8, max_length=64)
-    deployment_id: int
+    deployment_id: RefId
     camera: str = Field(max_length=64)
     subject_id: str = Field(max_length=64)
     score: float
@@ -97,28 +98,28 @@ class AlertAck(_Wire):
 class CameraHealth(_Wire):
     """A camera's state and counters (never face data)."""
 
-    deployment_id: int
+    deployment_id: RefId
     name: str
     state: str
     error: str | None = None
-    frames: int = 0
-    faces: int = 0
-    tracks: int = 0
-    alerts: int = 0
-    dropped_frames: int = 0
+    frames: Count = 0
+    faces: Count = 0
+    tracks: Count = 0
+    alerts: Count = 0
+    dropped_frames: Count = 0
     seconds_since_last_frame: float | None = None
 
 
 class Heartbeat(_Wire):
     worker: str
-    pid: int
+    pid: Count
     engine: str = "process"
     # Where the worker runs now (a Ray node id): it changes when Ray moves the worker.
     node: str | None = Field(default=None, max_length=128)
     cameras: list[CameraHealth]
-    spool_depth: int = 0
-    spool_capacity: int = 0
-    spool_refused: int = 0
-    spool_accepted: int = Field(default=0, description="Alerts ever spooled (across restarts).")
-    delivered: int = 0
+    spool_depth: Count = 0
+    spool_capacity: Count = 0
+    spool_refused: Count = 0
+    spool_accepted: Count = Field(default=0, description="Alerts ever spooled (across restarts).")
+    delivered: Count = 0
     oldest_pending_s: float | None = None

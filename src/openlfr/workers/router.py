@@ -17,9 +17,12 @@ from openlfr.alert_records import service as alerts
 from openlfr.alert_records.service import AlertInput
 from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
+from openlfr.api.intake import upload
+from openlfr.api.params import RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.storage.errors import Conflict, InvalidInput
+from openlfr.storage.fields import RefId
 from openlfr.users.roles import Permission as P
 from openlfr.workers.hub import WorkerHub
 from openlfr.workers.metrics import CONTENT_TYPE
@@ -49,7 +52,7 @@ class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     heartbeat: Heartbeat
-    held: list[int] = Field(
+    held: list[RefId] = Field(
         default_factory=list, description="Deployments the worker holds anything for."
     )
 
@@ -106,8 +109,9 @@ def sync(body: SyncRequest, caller: Worker, plane: Plane) -> Assignments:
 
 
 @router.put("/workers/preview/{deployment_id}/{camera}", status_code=204)
+@upload
 async def put_preview(
-    deployment_id: int, camera: str, request: Request, caller: Worker, plane: Plane
+    deployment_id: RowId, camera: str, request: Request, caller: Worker, plane: Plane
 ) -> None:
     """A watched camera's newest picture, redacted on the worker (faces not alerted blurred)."""
     hub = _hub(plane)
@@ -119,6 +123,7 @@ async def put_preview(
 
 
 @router.post("/workers/alerts", response_model=AlertAck)
+@upload
 def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: BackgroundTasks) -> AlertAck:
     """Store a spooled alert once: a uid stored already is acknowledged, not stored again."""
     ctx = caller.ctx
