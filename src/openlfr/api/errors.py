@@ -85,6 +85,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
+        (400, "Malformed request: a body that cannot be decoded (e.g. not UTF-8)."),
         (401, "No valid credentials."),
         (403, "The caller's role lacks the permission this route declares."),
         (404, "Not found."),
