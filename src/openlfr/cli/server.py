@@ -184,7 +184,8 @@ def user_update(
 ) -> None:
     """Change the name, rank or collar/staff number records show for an account."""
     try:
-        data = UserUpdate(display_name=name, rank=rank, staff_number=number)
+        given = {"display_name": name, "rank": rank, "staff_number": number}
+        data = UserUpdate(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         reject("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     svc = ready(services())
