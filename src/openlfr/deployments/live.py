@@ -104,6 +104,7 @@ class LiveManager:
         self._sessions: dict[int, LiveSession] = {}
         # The period of use each session runs for: its counts are recorded there at the end.
         self._run_ids: dict[int, int] = {}
+        self._starting: set[int] = set()
         self._lock = threading.Lock()
 
     def _ctx(self, db: Session) -> Ctx:
@@ -116,8 +117,18 @@ class LiveManager:
     def start(self, deployment_id: int) -> bool:
         """Launch a deployment that the database says is live; False if it cannot run."""
         with self._lock:
-            if deployment_id in self._sessions:
+            if deployment_id in self._sessions or deployment_id in self._starting:
                 return True
+            # A start recorded here and a worker's sync that finds the deployment live may
+            # both ask at once: one launch.
+            self._starting.add(deployment_id)
+        try:
+            return self._launch(deployment_id)
+        finally:
+            with self._lock:
+                self._starting.discard(deployment_id)
+
+    def _launch(self, deployment_id: int) -> bool:
         try:
             with self._database.session() as db:
                 ctx = self._ctx(db)

@@ -152,6 +152,11 @@ class WorkerHub:
         if self.preview is not None:
             self.preview.forget(deployment_id)
 
+    def held(self) -> dict[int, float]:
+        """The deployments this hub process offers to workers, with the threshold it offers."""
+        with self._lock:
+            return {dep_id: live.threshold for dep_id, live in self._live.items()}
+
     def watched(self, worker: str) -> list[tuple[int, str]]:
         """Cameras of this worker whose redacted picture someone is watching on the console."""
         if self.preview is None:

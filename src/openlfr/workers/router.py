@@ -10,8 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from openlfr.alert_records import service as alerts
 from openlfr.alert_records.service import AlertInput
@@ -87,10 +88,12 @@ def list_alarms(caller: Reader, plane: Plane) -> list[CameraAlarm]:
 
 
 @router.post("/workers/sync", response_model=Assignments)
-def sync(body: SyncRequest, caller: Worker, plane: Plane) -> Assignments:
+def sync(body: SyncRequest, caller: Worker, plane: Plane, tasks: BackgroundTasks) -> Assignments:
     """Report the worker's cameras; get the deployments it should run and those closed since."""
     hub = _hub(plane)
     deployments = hub.sync(body.heartbeat)
+    stale = _follow_the_database(caller.ctx.db, hub, plane, tasks)
+    deployments = [d for d in deployments if d.deployment_id not in stale]
     closed: list[int] = []
     if body.held:
         rows = caller.ctx.db.execute(
@@ -106,6 +109,32 @@ def sync(body: SyncRequest, caller: Worker, plane: Plane) -> Assignments:
         closed=closed,
         preview=hub.watched(body.heartbeat.worker),
     )
+
+
+def _follow_the_database(
+    db: Session, hub: WorkerHub, plane: ControlPlane, tasks: BackgroundTasks
+) -> set[int]:
+    """Keep what this hub offers in step with the database, whichever hub process recorded
+    a start, a stop or a threshold change: the deployments it holds that are no longer live
+    (returned, and left out of this answer), and live ones it does not hold, are started or
+    stopped here once this request has committed; a changed threshold is offered at once
+    after."""
+    held = hub.held()
+    rows = db.execute(
+        select(Deployment.id, Deployment.state, Deployment.threshold).where(
+            or_(Deployment.state == DeploymentState.LIVE, Deployment.id.in_(list(held)))
+        )
+    ).all()
+    live = {dep_id: threshold for dep_id, state, threshold in rows if state == DeploymentState.LIVE}
+    stale = set(held) - set(live)
+    for dep_id in sorted(stale):
+        tasks.add_task(plane.live.stop, dep_id)
+    for dep_id, threshold in live.items():
+        if dep_id not in held:
+            tasks.add_task(plane.live.start, dep_id)
+        elif held[dep_id] != threshold:
+            tasks.add_task(plane.live.set_threshold, dep_id, threshold)
+    return stale
 
 
 @router.put("/workers/preview/{deployment_id}/{camera}", status_code=204)
