@@ -25,9 +25,15 @@ from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.storage.errors import Conflict, InvalidInput
 from openlfr.storage.fields import RefId
 from openlfr.users.roles import Permission as P
+from openlfr.watchlist.images import load_reference_image
+from openlfr.watchlist.rejections import ImageRejected
 from openlfr.workers.hub import WorkerHub
 from openlfr.workers.metrics import CONTENT_TYPE
 from openlfr.workers.protocol import AlertAck, AlertDelivery, Assignments, Heartbeat
+
+# A probe crop is a face and its margin; a preview is one redacted camera picture.
+_MAX_CROP_BYTES = 2_000_000
+_MAX_PREVIEW_BYTES = 4_000_000
 
 router = APIRouter(tags=["workers"])
 Worker = Annotated[Caller, need(P.WORKERS_SYNC)]
@@ -145,8 +151,7 @@ async def put_preview(
     """A watched camera's newest picture, redacted on the worker (faces not alerted blurred)."""
     hub = _hub(plane)
     data = await request.body()
-    if len(data) > 4_000_000:
-        raise InvalidInput("a preview picture is at most 4 MB")
+    _check_picture(data, field="body", max_bytes=_MAX_PREVIEW_BYTES, plane=plane)
     if hub.preview is not None:
         hub.preview.put_jpeg(deployment_id, camera, data)
 
@@ -164,6 +169,7 @@ def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: Background
         crop = base64.b64decode(body.crop, validate=True)
     except binascii.Error:
         raise InvalidInput("the crop is not base64", field="crop") from None
+    _check_picture(crop, field="crop", max_bytes=_MAX_CROP_BYTES, plane=plane)
     item = AlertInput(
         deployment_id=body.deployment_id,
         camera=body.camera,
@@ -189,6 +195,31 @@ def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: Background
     if plane.worker_hub is not None:
         tasks.add_task(_stored, plane.worker_hub, body.captured_at)
     return AlertAck(uid=body.uid, alert_id=alert.id, duplicate=False)
+
+
+def _check_picture(data: bytes, *, field: str, max_bytes: int, plane: ControlPlane) -> None:
+    """Refuse a picture that is not a well-formed image within the limits (422).
+
+    A worker's crops and previews are shown to operators and sealed as
+    evidence, so a damaged or crafted file (a stolen worker token is enough to
+    send one) is refused here rather than stored or decoded later.
+    """
+    limits = plane.services.settings.enrolment
+    if not data.startswith(b"\xff\xd8\xff"):
+        # Workers encode every crop and preview as JPEG, and the console serves them so.
+        raise InvalidInput(
+            "the picture is refused: a worker's picture must be a JPEG file",
+            field=field,
+            code="image_rejected",
+        )
+    try:
+        load_reference_image(data, max_bytes=max_bytes, max_pixels=limits.max_pixels)
+    except ImageRejected as exc:
+        raise InvalidInput(
+            f"the picture is refused: {exc.message}",
+            field=field,
+            code="image_rejected",
+        ) from None
 
 
 def _duplicate(plane: ControlPlane) -> None:
