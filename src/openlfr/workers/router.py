@@ -34,6 +34,9 @@ from openlfr.workers.protocol import AlertAck, AlertDelivery, Assignments, Heart
 # A probe crop is a face and its margin; a preview is one redacted camera picture.
 _MAX_CROP_BYTES = 2_000_000
 _MAX_PREVIEW_BYTES = 4_000_000
+_JPEG = {b"\xff\xd8\xff": "JPEG"}
+# Crops are PNG (lossless, as sealed evidence); JPEG is accepted too.
+_CROP_FORMATS = {b"\x89PNG\r\n\x1a\n": "PNG", **_JPEG}
 
 router = APIRouter(tags=["workers"])
 Worker = Annotated[Caller, need(P.WORKERS_SYNC)]
@@ -151,7 +154,7 @@ async def put_preview(
     """A watched camera's newest picture, redacted on the worker (faces not alerted blurred)."""
     hub = _hub(plane)
     data = await request.body()
-    _check_picture(data, field="body", max_bytes=_MAX_PREVIEW_BYTES, plane=plane)
+    _check_picture(data, field="body", max_bytes=_MAX_PREVIEW_BYTES, formats=_JPEG, plane=plane)
     if hub.preview is not None:
         hub.preview.put_jpeg(deployment_id, camera, data)
 
@@ -169,7 +172,9 @@ def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: Background
         crop = base64.b64decode(body.crop, validate=True)
     except binascii.Error:
         raise InvalidInput("the crop is not base64", field="crop") from None
-    _check_picture(crop, field="crop", max_bytes=_MAX_CROP_BYTES, plane=plane)
+    _check_picture(
+        crop, field="crop", max_bytes=_MAX_CROP_BYTES, formats=_CROP_FORMATS, plane=plane
+    )
     item = AlertInput(
         deployment_id=body.deployment_id,
         camera=body.camera,
@@ -197,28 +202,27 @@ def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: Background
     return AlertAck(uid=body.uid, alert_id=alert.id, duplicate=False)
 
 
-def _check_picture(data: bytes, *, field: str, max_bytes: int, plane: ControlPlane) -> None:
-    """Refuse a picture that is not a well-formed image within the limits (422).
+def _check_picture(
+    data: bytes, *, field: str, max_bytes: int, formats: dict[bytes, str], plane: ControlPlane
+) -> None:
+    """Refuse a picture that is not a well-formed image of ``formats`` within the limits (422).
 
     A worker's crops and previews are shown to operators and sealed as
     evidence, so a damaged or crafted file (a stolen worker token is enough to
     send one) is refused here rather than stored or decoded later.
     """
-    limits = plane.services.settings.enrolment
-    if not data.startswith(b"\xff\xd8\xff"):
-        # Workers encode every crop and preview as JPEG, and the console serves them so.
+    if not any(data.startswith(signature) for signature in formats):
         raise InvalidInput(
-            "the picture is refused: a worker's picture must be a JPEG file",
+            f"the picture is refused: a worker sends it as {' or '.join(formats.values())}",
             field=field,
             code="image_rejected",
         )
+    limits = plane.services.settings.enrolment
     try:
         load_reference_image(data, max_bytes=max_bytes, max_pixels=limits.max_pixels)
     except ImageRejected as exc:
         raise InvalidInput(
-            f"the picture is refused: {exc.message}",
-            field=field,
-            code="image_rejected",
+            f"the picture is refused: {exc.message}", field=field, code="image_rejected"
         ) from None
 
 
