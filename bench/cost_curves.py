@@ -206,8 +206,10 @@ def superlinear(points: list[Point]) -> str:
     notes = []
     for a, b, c in zip(points, points[1:], points[2:], strict=False):
         before = (b.y - a.y) / (b.x - a.x)
+        if before <= 0:  # flat within noise (a fixed cost): the average per unit instead
+            before = b.y / b.x
         after = (c.y - b.y) / (c.x - b.x)
-        if before > 0 and after > 1.5 * before:
+        if after > 1.5 * before:
             notes.append(f"{b.x:g}->{c.x:g} ({after:.3g} vs {before:.3g} ms per unit)")
     return "; ".join(notes) if notes else "none (each step adds no more per unit than the last)"
 
@@ -227,7 +229,8 @@ def plot(
     left.set_ylabel("CPU ms per frame (whole pipeline)")
     left.set_title("Cost per frame against crowd density")
     left.grid(alpha=0.3)
-    left.legend()
+    if faces:
+        left.legend()
     for name, pts in search.items():
         right.loglog([p.x for p in pts], [p.y for p in pts], "o-", label=name)
     right.set_xlabel("watchlist templates (128-d)")

@@ -70,6 +70,13 @@ class _Child:
     pids: list[int] = field(default_factory=list)
 
 
+# Each camera thread searches the watchlist with a small matrix product. Multithreaded
+# BLAS under contention (other cameras, other jobs) made one search of 10,000 templates
+# 30x slower on 2 cores (12.4 ms against 0.42 ms single-threaded: bench/cost_curves.py);
+# the models keep their own thread pools. Set before the child imports NumPy.
+WORKER_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class LocalWorkers:
     """``count`` worker processes on this machine, each restarted when it exits.
 
@@ -112,6 +119,8 @@ class LocalWorkers:
     def _spawn(self, child: _Child) -> None:
         env = dict(os.environ if self._env is None else self._env)
         env[TOKEN_ENV] = self._token
+        for name, value in WORKER_THREAD_ENV.items():
+            env.setdefault(name, value)
         args = [
             sys.executable,
             "-m",
