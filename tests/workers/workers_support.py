@@ -22,7 +22,15 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from openlfr.api.app import create_app
-from openlfr.api.testing import EXAMPLES, Api, FakeLauncher, add_token, add_user, b64_image
+from openlfr.api.testing import (
+    EXAMPLES,
+    NO_LEGAL_RECORD,
+    Api,
+    FakeLauncher,
+    add_token,
+    add_user,
+    b64_image,
+)
 from openlfr.config import Settings
 from openlfr.services import Services
 from openlfr.users.roles import Role
@@ -86,6 +94,7 @@ def prepare(
 ) -> Prepared:
     """Accounts, a watchlist with Obama's photos and an authorised deployment on the clip
     (``cameras`` copies of it, scaled to ``size`` and paced at ``fps`` if given)."""
+    settings.setdefault("authorisation", NO_LEGAL_RECORD)
     services = Services(Settings(home=home, **settings))
     services.__dict__["pack"] = pack
     launcher = FakeLauncher()

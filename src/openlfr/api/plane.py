@@ -104,7 +104,12 @@ class ControlPlane:
         )
         self.live = LiveManager(self.database, self.blobs, self.clock, self.recorder, launcher)
         self.retention = RetentionScheduler(
-            self.database, self.blobs, self.clock, self.settings.retention
+            self.database,
+            self.blobs,
+            self.clock,
+            self.settings.retention,
+            authorisation=self.settings.authorisation,
+            on_stopped=self.live.stop,
         )
         self._background = background
 

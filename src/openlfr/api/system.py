@@ -28,6 +28,11 @@ class Policy(BaseModel):
     alert_retention_days: float
     closed_deployment_purge_hours: float
     default_threshold: float
+    jurisdiction: str = ""
+    go_live_requirements: list[str] = []
+    legal_basis_categories: list[str] = []
+    urgent_hours: float = 24.0
+    audit_floor_days: float = 184.0
 
 
 class PurgeRead(BaseModel):
@@ -38,6 +43,8 @@ class PurgeRead(BaseModel):
     subjects_expired: int
     sessions_ended: int
     orphan_blobs_deleted: int
+    deployments_revoked: list[int] = []
+    deployments_stopped: list[int] = []
 
 
 @router.get("/health", response_model=Health)
@@ -56,6 +63,11 @@ def policy(caller: Annotated[Caller, need(P.ACCOUNT_SELF)], plane: Plane) -> Pol
         alert_retention_days=s.retention.alert_days,
         closed_deployment_purge_hours=s.retention.closed_deployment_hours,
         default_threshold=s.matching.threshold,
+        jurisdiction=s.authorisation.jurisdiction,
+        go_live_requirements=[str(r) for r in s.authorisation.requirements],
+        legal_basis_categories=list(s.authorisation.categories),
+        urgent_hours=s.authorisation.urgent_hours,
+        audit_floor_days=s.retention.audit_floor_days,
     )
 
 
@@ -71,5 +83,7 @@ def retention_run(caller: Annotated[Caller, need(P.RETENTION_RUN)], plane: Plane
         plane.clock,
         plane.settings.retention,
         actor=caller.ctx.actor,
+        authorisation=plane.settings.authorisation,
+        on_stopped=plane.live.stop,
     )
     return PurgeRead(**{k: getattr(report, k) for k in PurgeRead.model_fields})

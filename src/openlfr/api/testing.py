@@ -31,6 +31,7 @@ from openlfr.alert_records.service import AlertInput
 from openlfr.api.app import create_app
 from openlfr.api.plane import ControlPlane
 from openlfr.config import Settings
+from openlfr.config.authorisation import AuthorisationConfig
 from openlfr.config.server import AuthConfig, DatabaseConfig
 from openlfr.deployments.live import AlertCallback, CameraLiveStatus, EndCallback, LivePlan
 from openlfr.evaluation.evidence import FORMAT as EVIDENCE_FORMAT
@@ -50,6 +51,9 @@ PASSWORD = "correct horse battery staple"
 FAST_AUTH = AuthConfig(
     argon2_time_cost=1, argon2_memory_kib=1024, cookie_secure=False, totp_required_roles=()
 )
+# Tests of other parts plan deployments without a legal record; the tests of the go-live
+# requirements (tests/deployments/test_legal_authorisation.py) pass a profile themselves.
+NO_LEGAL_RECORD = AuthorisationConfig(required=())
 
 
 def test_settings(home: Path, database: Database, **sections: Any) -> Settings:
@@ -59,6 +63,7 @@ def test_settings(home: Path, database: Database, **sections: Any) -> Settings:
         "home": home,
         "database": DatabaseConfig(url=url, blob_dir=home / "blobs"),
         "auth": FAST_AUTH,
+        "authorisation": NO_LEGAL_RECORD,
     }
     values.update(sections)
     return Settings(**values)

@@ -218,7 +218,12 @@ def purge(json_out: bool = typer.Option(False, "--json")) -> None:
     """Apply every retention rule now: expired alerts, closed deployments' watchlists, …"""
     svc = ready(services())
     report = run_purge(
-        svc.database, svc.blobs, SystemClock(), svc.settings.retention, actor=cli_actor()
+        svc.database,
+        svc.blobs,
+        SystemClock(),
+        svc.settings.retention,
+        actor=cli_actor(),
+        authorisation=svc.settings.authorisation,
     )
     counts = {k: v for k, v in asdict(report).items() if k != "at"}
     if json_out:

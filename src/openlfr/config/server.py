@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from limits import parse_many
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from openlfr.users.roles import Role
 
@@ -125,6 +125,10 @@ class AuthConfig(_Strict):
         return value
 
 
+# Six months, counted generously (the longest six calendar months have 184 days).
+AUDIT_FLOOR_DAYS = 184.0
+
+
 class RetentionConfig(_Strict):
     """How long data lives (privacy invariants 2 and 3)."""
 
@@ -156,6 +160,27 @@ class RetentionConfig(_Strict):
         description="Sealed blobs no record refers to (an interrupted write) are deleted once "
         "older than this.",
     )
+    audit_floor_days: float = Field(
+        default=AUDIT_FLOOR_DAYS,
+        gt=0,
+        description="No audit event younger than this is ever purged (EU AI Act Art. 19 and "
+        "26(6): logs kept at least six months). The retention run never deletes audit events "
+        "at all today; this is the floor any future pruning must respect. Refused below "
+        f"{AUDIT_FLOOR_DAYS:.0f} days unless audit_floor_test_mode is set.",
+    )
+    audit_floor_test_mode: bool = Field(
+        default=False,
+        description="Allow audit_floor_days under six months: for tests and development only.",
+    )
+
+    @model_validator(mode="after")
+    def _audit_floor(self) -> RetentionConfig:
+        if self.audit_floor_days < AUDIT_FLOOR_DAYS and not self.audit_floor_test_mode:
+            raise ValueError(
+                f"audit_floor_days must be at least {AUDIT_FLOOR_DAYS:.0f} (six months); "
+                "lower values only with audit_floor_test_mode = true"
+            )
+        return self
 
 
 class MqttConfig(_Strict):

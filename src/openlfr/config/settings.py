@@ -13,6 +13,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from openlfr.config.authorisation import AuthorisationConfig
 from openlfr.config.models import (
     DetectorConfig,
     ModelPackConfig,
@@ -155,6 +156,7 @@ class Settings(BaseSettings):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    authorisation: AuthorisationConfig = Field(default_factory=AuthorisationConfig)
 
     @classmethod
     def settings_customise_sources(

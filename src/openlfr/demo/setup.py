@@ -34,6 +34,7 @@ from openlfr.deployments.models import (
     Deployment,
     DeploymentCreate,
     DeploymentState,
+    StartRequest,
 )
 from openlfr.storage.context import Actor, Ctx
 from openlfr.users import service as users
@@ -336,8 +337,14 @@ def _new_deployment(plane: ControlPlane, ctx: Ctx, scene: SceneClip) -> int:
                 ),
             ],
             calibration_id=calibration_id,
+            # The legal record either profile (UK, EU) asks for, filled in as what it is.
+            legal_basis_category="demonstration",
+            authority="openlfr demo (a demonstration: no authority needed)",
+            impact_assessment_reference="demo: not applicable (no real person is sought)",
+            registration_reference="demo: not applicable (not a policing operation)",
         ),
         default_threshold=threshold,
+        authorisation=plane.settings.authorisation,
     )
     wl = watchlists.get(ctx, dep.watchlist_id) if dep.watchlist_id is not None else None
     if wl is not None and evidence.problem(ctx, dep, wl) is not None:
@@ -356,6 +363,7 @@ def _new_deployment(plane: ControlPlane, ctx: Ctx, scene: SceneClip) -> int:
         dep,
         note="Demo: authorised by 'openlfr demo' for the demo volunteers' photos.",
         policy=plane.settings.governance,
+        authority_reference=f"DEMO-{ctx.now:%Y%m%d-%H%M}",
     )
     return dep.id
 
@@ -392,5 +400,10 @@ def start_live(plane: ControlPlane, deployment_id: int) -> bool:
         dep = deployments.get(ctx, deployment_id, lock=True)
         if dep.state == DeploymentState.LIVE:
             deployments.stop(ctx, dep, reason="demo restarted")
-        deployments.start(_acting(ctx, "demo-operator"), dep)
+        deployments.start(
+            _acting(ctx, "demo-operator"),
+            dep,
+            StartRequest(signage_confirmed=True),
+            authorisation=plane.settings.authorisation,
+        )
     return plane.live.start(deployment_id)

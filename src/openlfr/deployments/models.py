@@ -73,6 +73,25 @@ class Deployment(Base):
     evidence_override_threshold: Mapped[float | None] = mapped_column(Float)
     evidence_override_by: Mapped[str | None] = mapped_column(String(100))
     evidence_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The legal record (deployments/authority.py): what the jurisdiction's profile
+    # requires before going live, the authority's answer, and an urgent start's clock.
+    legal_basis_category: Mapped[str | None] = mapped_column(String(64))
+    authority: Mapped[str | None] = mapped_column(Text)
+    authority_reference: Mapped[str | None] = mapped_column(Text)
+    authority_recorded_by: Mapped[str | None] = mapped_column(String(100))
+    authority_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    authority_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    authority_refused_by: Mapped[str | None] = mapped_column(String(100))
+    authority_refusal: Mapped[str | None] = mapped_column(Text)
+    impact_assessment_reference: Mapped[str | None] = mapped_column(Text)
+    registration_reference: Mapped[str | None] = mapped_column(Text)
+    signage_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signage_confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    urgent_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    urgent_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    urgent_reason: Mapped[str | None] = mapped_column(Text)
+    # Why the law stopped it and purged its data (refusal, or an urgent start's clock ran out).
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
 
     cameras: Mapped[list[Camera]] = relationship(
         back_populates="deployment",
@@ -169,6 +188,23 @@ class _DeploymentFields(_Schema):
     legal_basis: str = Field(min_length=1, max_length=4000)
     planned_start: datetime
     planned_end: datetime
+    legal_basis_category: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The legal basis category, from the jurisdiction's list "
+        "(GET /policy: legal_basis_categories).",
+    )
+    authority: str | None = Field(
+        default=None,
+        max_length=400,
+        description="The authorising authority: the court, independent body or senior officer.",
+    )
+    impact_assessment_reference: str | None = Field(
+        default=None, max_length=400, description="Fundamental-rights impact assessment (Art. 27)."
+    )
+    registration_reference: str | None = Field(
+        default=None, max_length=400, description="Registration in the EU database (Art. 49)."
+    )
 
     @model_validator(mode="after")
     def _window(self) -> _DeploymentFields:
@@ -205,10 +241,56 @@ class DeploymentUpdate(_Schema):
     threshold: Omittable[Annotated[float, Field(ge=-1.0, le=1.0)]] = None
     watchlist_id: RefId | None = None
     calibration_id: RefId | None = None
+    # The legal record may be given (never cleared) while a draft, and added once authorised.
+    legal_basis_category: Omittable[Annotated[str, Field(max_length=64)]] = None
+    authority: Omittable[Annotated[str, Field(max_length=400)]] = None
+    impact_assessment_reference: Omittable[Annotated[str, Field(max_length=400)]] = None
+    registration_reference: Omittable[Annotated[str, Field(max_length=400)]] = None
 
 
 class AuthoriseRequest(_Schema):
     note: str = Field(default="", max_length=4000, description="The officer's grounds.")
+    authority_reference: str | None = Field(
+        default=None,
+        max_length=400,
+        description="The authorising authority's reference for its decision, once given.",
+    )
+
+
+class AuthorityRecord(_Schema):
+    """The authority's decision: its reference (the use may go on) or a refusal (it stops)."""
+
+    reference: str | None = Field(
+        default=None, min_length=1, max_length=400, description="The authority's reference."
+    )
+    authority: str | None = Field(
+        default=None, max_length=400, description="Who decided (default: the planned authority)."
+    )
+    refused: bool = Field(
+        default=False,
+        description="The authority refused: the deployment stops at once and its alerts, crops "
+        "and watchlist are purged.",
+    )
+    reason: str = Field(default="", max_length=4000, description="The refusal's grounds.")
+
+    @model_validator(mode="after")
+    def _one(self) -> AuthorityRecord:
+        if self.refused == (self.reference is not None):
+            raise ValueError("give either a reference or refused: true")
+        return self
+
+
+class StartRequest(_Schema):
+    signage_confirmed: bool = Field(
+        default=False, description="Signs telling the public are up at the site (recorded)."
+    )
+    urgent_reason: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Go live before the authority's reference is recorded (officers and "
+        "commanders only): the use stops and its data is purged unless the reference is "
+        "recorded within authorisation.urgent_hours.",
+    )
 
 
 class ThresholdChange(_Schema):
@@ -300,6 +382,26 @@ class DeploymentRead(_Schema):
     )
     evidence_override_by: str | None = None
     evidence_override_at: datetime | None = None
+    legal_basis_category: str | None = None
+    authority: str | None = None
+    authority_reference: str | None = None
+    authority_recorded_by: str | None = None
+    authority_recorded_at: datetime | None = None
+    authority_refused_at: datetime | None = None
+    authority_refused_by: str | None = None
+    authority_refusal: str | None = None
+    impact_assessment_reference: str | None = None
+    registration_reference: str | None = None
+    signage_confirmed_at: datetime | None = None
+    signage_confirmed_by: str | None = None
+    urgent_started_at: datetime | None = None
+    urgent_deadline: datetime | None = Field(
+        default=None,
+        description="An urgent start stops and purges at this time unless the "
+        "authority's reference is recorded first.",
+    )
+    urgent_reason: str | None = None
+    revoked_reason: str | None = None
     cameras: list[CameraRead]
     runs: list[RunRead]
 
@@ -315,3 +417,14 @@ class CameraLiveRead(_Schema):
     tracks: int
     alerts: int
     dropped_frames: int
+
+
+class GoLiveCheck(_Schema):
+    """Whether a deployment may go live now, and if not, every reason."""
+
+    ready: bool
+    reasons: list[str] = Field(description="Each missing or failing requirement, in words.")
+    missing: list[str] = Field(description="The requirement names that are missing.")
+    urgent_possible: bool = Field(
+        description="Only the authority's reference is missing: an urgent start may go live."
+    )

@@ -10,9 +10,10 @@ from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
 from openlfr.api.pagination import Page, Paging
 from openlfr.api.params import RowId
-from openlfr.deployments import service
+from openlfr.deployments import legal, legal_clock, service
 from openlfr.deployments.models import (
     AuthoriseRequest,
+    AuthorityRecord,
     CameraCreate,
     CameraLiveRead,
     CameraRead,
@@ -23,10 +24,13 @@ from openlfr.deployments.models import (
     DeploymentState,
     DeploymentUpdate,
     EvidenceOverride,
+    GoLiveCheck,
     ReasonRequest,
+    StartRequest,
     ThresholdChange,
 )
 from openlfr.users.roles import Permission as P
+from openlfr.users.roles import allows
 
 router = APIRouter(tags=["deployments"])
 Reader = Annotated[Caller, need(P.DEPLOYMENTS_READ)]
@@ -34,6 +38,7 @@ Planner = Annotated[Caller, need(P.DEPLOYMENTS_PLAN)]
 Authoriser = Annotated[Caller, need(P.DEPLOYMENTS_AUTHORISE)]
 Operator = Annotated[Caller, need(P.DEPLOYMENTS_OPERATE)]
 Closer = Annotated[Caller, need(P.DEPLOYMENTS_CLOSE)]
+Legal = Annotated[Caller, need(P.DEPLOYMENTS_LEGAL)]
 
 
 @router.get("/deployments", response_model=Page[DeploymentRead])
@@ -54,7 +59,12 @@ def list_deployments(
 @router.post("/deployments", response_model=DeploymentRead, status_code=201)
 def create_deployment(body: DeploymentCreate, caller: Planner, plane: Plane) -> Deployment:
     """Plan a deployment (state ``draft``)."""
-    return service.create(caller.ctx, body, default_threshold=plane.settings.matching.threshold)
+    return service.create(
+        caller.ctx,
+        body,
+        default_threshold=plane.settings.matching.threshold,
+        authorisation=plane.settings.authorisation,
+    )
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentRead)
@@ -71,9 +81,23 @@ def live_status(deployment_id: RowId, caller: Reader, plane: Plane) -> list[Came
 
 
 @router.patch("/deployments/{deployment_id}", response_model=DeploymentRead)
-def update_deployment(deployment_id: RowId, body: DeploymentUpdate, caller: Planner) -> Deployment:
+def update_deployment(
+    deployment_id: RowId, body: DeploymentUpdate, caller: Planner, plane: Plane
+) -> Deployment:
     """Edit a draft; once authorised only the threshold can change (with a reason)."""
-    return service.update(caller.ctx, service.get(caller.ctx, deployment_id, lock=True), body)
+    return service.update(
+        caller.ctx,
+        service.get(caller.ctx, deployment_id, lock=True),
+        body,
+        authorisation=plane.settings.authorisation,
+    )
+
+
+@router.get("/deployments/{deployment_id}/go-live", response_model=GoLiveCheck)
+def go_live_check(deployment_id: RowId, caller: Reader, plane: Plane) -> GoLiveCheck:
+    """Whether the legal record lets the deployment go live, with every reason it does not
+    (the jurisdiction's profile: ``authorisation.jurisdiction``)."""
+    return legal.check(service.get(caller.ctx, deployment_id), plane.settings.authorisation)
 
 
 @router.post("/deployments/{deployment_id}/cameras", response_model=CameraRead, status_code=201)
@@ -100,17 +124,50 @@ def authorise(
         service.get(caller.ctx, deployment_id, lock=True),
         note=body.note,
         policy=plane.settings.governance,
+        authority_reference=body.authority_reference,
     )
 
 
 @router.post("/deployments/{deployment_id}/start", response_model=DeploymentRead)
 def start(
-    deployment_id: RowId, caller: Operator, plane: Plane, tasks: BackgroundTasks
+    deployment_id: RowId,
+    caller: Operator,
+    plane: Plane,
+    tasks: BackgroundTasks,
+    body: StartRequest | None = None,
 ) -> Deployment:
-    """Go live: the cameras start on the frozen watchlist once this is recorded."""
+    """Go live: the cameras start on the frozen watchlist once this is recorded. Refused
+    (409 ``authorisation_incomplete``, every reason in the message) while the legal record
+    misses what the jurisdiction requires; an officer or commander may start urgently
+    without the authority's reference, for at most ``authorisation.urgent_hours``."""
     dep = service.get(caller.ctx, deployment_id, lock=True)
-    service.start(caller.ctx, dep)
+    role = caller.role
+    service.start(
+        caller.ctx,
+        dep,
+        body,
+        authorisation=plane.settings.authorisation,
+        may_start_urgently=role is not None and allows(role, P.DEPLOYMENTS_LEGAL),
+    )
     tasks.add_task(plane.live.start, dep.id)
+    return dep
+
+
+@router.post("/deployments/{deployment_id}/authority", response_model=DeploymentRead)
+def record_authority(
+    deployment_id: RowId,
+    body: AuthorityRecord,
+    caller: Legal,
+    plane: Plane,
+    tasks: BackgroundTasks,
+) -> Deployment:
+    """The authority's answer (officers and commanders): its reference, which ends an urgent
+    start's clock, or a refusal, which stops the deployment at once and purges its alerts,
+    crops and watchlist (audited)."""
+    dep = service.get(caller.ctx, deployment_id, lock=True)
+    legal_clock.record_authority(caller.ctx, dep, body)
+    if dep.revoked_reason is not None:
+        tasks.add_task(plane.live.stop, dep.id)
     return dep
 
 

@@ -12,8 +12,9 @@ from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.audit.chain import JSONValue
 from openlfr.audit.models import AuditEvent
+from openlfr.config.authorisation import AuthorisationConfig
 from openlfr.config.server import GovernanceConfig, RetentionConfig
-from openlfr.deployments import camera_sources, evidence
+from openlfr.deployments import camera_sources, evidence, legal
 from openlfr.deployments.models import (
     Camera,
     CameraCreate,
@@ -22,6 +23,7 @@ from openlfr.deployments.models import (
     DeploymentRun,
     DeploymentState,
     DeploymentUpdate,
+    StartRequest,
 )
 from openlfr.reports import publication
 from openlfr.storage.context import Ctx
@@ -67,6 +69,9 @@ def _require(dep: Deployment, *states: DeploymentState, doing: str) -> None:
         )
 
 
+require_state = _require
+
+
 def _check_watchlist(ctx: Ctx, watchlist_id: int, *, deployment_id: int | None) -> None:
     wl = watchlists.get(ctx, watchlist_id)
     if wl.state == WatchlistState.PURGED:
@@ -84,7 +89,22 @@ def _check_watchlist(ctx: Ctx, watchlist_id: int, *, deployment_id: int | None) 
         )
 
 
-def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Deployment:
+_LEGAL_FIELDS = (
+    "legal_basis_category",
+    "authority",
+    "impact_assessment_reference",
+    "registration_reference",
+)
+
+
+def create(
+    ctx: Ctx,
+    data: DeploymentCreate,
+    *,
+    default_threshold: float,
+    authorisation: AuthorisationConfig | None = None,
+) -> Deployment:
+    legal.check_category(data.legal_basis_category, authorisation or AuthorisationConfig())
     if data.watchlist_id is not None:
         _check_watchlist(ctx, data.watchlist_id, deployment_id=None)
     names = [c.name for c in data.cameras]
@@ -103,6 +123,7 @@ def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Dep
         state=S.DRAFT,
         created_at=ctx.now,
         created_by=ctx.actor.label,
+        **{k: getattr(data, k) for k in _LEGAL_FIELDS},
     )
     evidence.attach(ctx, dep, data.calibration_id)
     ctx.db.add(dep)
@@ -129,15 +150,28 @@ def create(ctx: Ctx, data: DeploymentCreate, *, default_threshold: float) -> Dep
             "calibration_id": dep.calibration_id,
             "calibration_sha256": dep.calibration_sha256,
             "cameras": names,
+            **{k: getattr(dep, k) for k in _LEGAL_FIELDS},
         },
     )
     return dep
 
 
-def update(ctx: Ctx, dep: Deployment, data: DeploymentUpdate) -> Deployment:
-    """Edit a draft; everything is fixed once authorised."""
-    _require(dep, S.DRAFT, doing="edit")
+def update(
+    ctx: Ctx,
+    dep: Deployment,
+    data: DeploymentUpdate,
+    *,
+    authorisation: AuthorisationConfig | None = None,
+) -> Deployment:
+    """Edit a draft; once authorised only the legal record's references may still be added
+    (an assessment or registration often comes after the internal authorisation)."""
     changes = data.model_dump(exclude_unset=True)
+    if dep.state != S.AUTHORISED or not set(changes) <= set(_LEGAL_FIELDS):
+        _require(dep, S.DRAFT, doing="edit")
+    if "legal_basis_category" in changes:
+        legal.check_category(
+            changes["legal_basis_category"], authorisation or AuthorisationConfig()
+        )
     if "watchlist_id" in changes and changes["watchlist_id"] is not None:
         _check_watchlist(ctx, changes["watchlist_id"], deployment_id=dep.id)
     for key, value in list(changes.items()):
@@ -218,7 +252,12 @@ def planners(ctx: Ctx, dep: Deployment) -> set[int]:
 
 
 def authorise(
-    ctx: Ctx, dep: Deployment, *, note: str, policy: GovernanceConfig | None = None
+    ctx: Ctx,
+    dep: Deployment,
+    *,
+    note: str,
+    policy: GovernanceConfig | None = None,
+    authority_reference: str | None = None,
 ) -> Deployment:
     """An authorising officer approves the plan; the watchlist is frozen from now on.
 
@@ -259,6 +298,10 @@ def authorise(
     dep.authorised_by = ctx.actor.label
     dep.authorised_by_id = ctx.actor.user_id
     dep.authorisation_note = note
+    if authority_reference and authority_reference.strip():
+        dep.authority_reference = authority_reference.strip()
+        dep.authority_recorded_by = ctx.actor.label
+        dep.authority_recorded_at = ctx.now
     ctx.db.flush()
     audit.record(
         ctx,
@@ -276,6 +319,9 @@ def authorise(
             "subjects": len(wl.subjects),
             "planned_start": dep.planned_start.isoformat(),
             "planned_end": dep.planned_end.isoformat(),
+            "cameras": [c.name for c in dep.cameras],
+            "authority": dep.authority,
+            "authority_reference": dep.authority_reference,
             **backing,
         },
     )
@@ -287,8 +333,19 @@ def _watchlist(ctx: Ctx, dep: Deployment) -> WatchlistVersion:
     return watchlists.get(ctx, dep.watchlist_id)
 
 
-def start(ctx: Ctx, dep: Deployment) -> DeploymentRun:
-    """Begin a period of live use (the cameras start once this commits)."""
+def start(
+    ctx: Ctx,
+    dep: Deployment,
+    request: StartRequest | None = None,
+    *,
+    authorisation: AuthorisationConfig | None = None,
+    may_start_urgently: bool = False,
+) -> DeploymentRun:
+    """Begin a period of live use (the cameras start once this commits).
+
+    Refused, with every reason, while the legal record misses what the
+    jurisdiction requires (:mod:`openlfr.deployments.legal`).
+    """
     _require(dep, S.AUTHORISED, doing="start")
     if ctx.now < dep.planned_start:
         raise Conflict(
@@ -301,6 +358,13 @@ def start(ctx: Ctx, dep: Deployment) -> DeploymentRun:
     wl = _watchlist(ctx, dep)
     assert wl.content_digest is not None
     backing = evidence.require(ctx, dep, wl, doing="start")
+    lawful = legal.prepare_start(
+        ctx,
+        dep,
+        request or StartRequest(),
+        authorisation or AuthorisationConfig(),
+        may_start_urgently=may_start_urgently,
+    )
     run = DeploymentRun(
         started_at=ctx.now,
         started_by=ctx.actor.label,
@@ -326,6 +390,7 @@ def start(ctx: Ctx, dep: Deployment) -> DeploymentRun:
             "threshold": dep.threshold,
             "cameras": [c.name for c in dep.cameras],
             **backing,
+            **lawful,
         },
     )
     return run

@@ -1,11 +1,17 @@
 """Scheduled purges: expired alerts (unless on legal hold), closed deployments' watchlists,
-expired subjects, stale sessions and orphaned blobs, each audited with counts."""
+expired subjects, stale sessions and orphaned blobs, each audited with counts; and the law's
+clock (urgent starts past their deadline, authorised ends), checked more often.
+
+Audit events are never purged here: the log is append-only (the database refuses
+DELETE on it), so ``retention.audit_floor_days`` holds trivially."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,7 +20,9 @@ from openlfr.alert_records import service as alerts
 from openlfr.alert_records.models import AlertRecord
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
+from openlfr.config.authorisation import AuthorisationConfig
 from openlfr.config.server import RetentionConfig
+from openlfr.deployments import legal_clock
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentState
 from openlfr.storage.blobs import BlobStore
@@ -40,6 +48,32 @@ class PurgeReport:
     subjects_expired: int
     sessions_ended: int
     orphan_blobs_deleted: int
+    # Deployments the law's clock revoked (stopped, data purged) or stopped at their end.
+    deployments_revoked: list[int] = field(default_factory=list)
+    deployments_stopped: list[int] = field(default_factory=list)
+
+
+Stopped = Callable[[int], None]
+
+
+def run_clock(
+    database: Database,
+    blobs: BlobStore,
+    clock: Clock,
+    config: AuthorisationConfig,
+    *,
+    actor: Actor = SYSTEM,
+    on_stopped: Stopped | None = None,
+) -> legal_clock.ClockReport:
+    """Apply the law's clock once, as of ``clock.now()``; ``on_stopped`` stops the cameras
+    of each deployment it stopped, once that is committed."""
+    with database.session() as db:
+        ctx = Ctx(db=db, actor=actor, now=clock.now(), blobs=blobs)
+        report = legal_clock.enforce(ctx, config)
+    if on_stopped is not None:
+        for dep_id in report.stopped:
+            on_stopped(dep_id)
+    return report
 
 
 def run_purge(
@@ -49,13 +83,21 @@ def run_purge(
     config: RetentionConfig,
     *,
     actor: Actor = SYSTEM,
+    authorisation: AuthorisationConfig | None = None,
+    on_stopped: Stopped | None = None,
 ) -> PurgeReport:
     """Apply every retention rule once, as of ``clock.now()``.
 
     Each rule runs in its own transaction, so one failure does not undo the
     others; blob files are deleted only after the rows that named them are gone.
+    With ``authorisation`` the law's clock runs first (:func:`run_clock`).
     """
     now = clock.now()
+    lawful = legal_clock.ClockReport()
+    if authorisation is not None:
+        lawful = run_clock(
+            database, blobs, clock, authorisation, actor=actor, on_stopped=on_stopped
+        )
     with database.session() as db:
         ctx = Ctx(db=db, actor=actor, now=now, blobs=blobs)
         cutoff = now - timedelta(days=config.alert_days)
@@ -94,6 +136,8 @@ def run_purge(
         subjects_expired=subjects_expired,
         sessions_ended=sessions,
         orphan_blobs_deleted=orphans,
+        deployments_revoked=lawful.revoked,
+        deployments_stopped=lawful.stopped,
     )
     with database.session() as db:
         details = {k: v for k, v in asdict(report).items() if k != "at"}
@@ -121,13 +165,27 @@ def sweep_orphan_blobs(database: Database, blobs: BlobStore, *, older_than: date
 
 
 class RetentionScheduler:
-    """Runs :func:`run_purge` every ``purge_interval_minutes`` on a background thread."""
+    """Runs :func:`run_purge` every ``purge_interval_minutes`` and, with ``authorisation``,
+    :func:`run_clock` every ``authorisation.check_interval_s``, on a background thread."""
 
     def __init__(
-        self, database: Database, blobs: BlobStore, clock: Clock, config: RetentionConfig
+        self,
+        database: Database,
+        blobs: BlobStore,
+        clock: Clock,
+        config: RetentionConfig,
+        *,
+        authorisation: AuthorisationConfig | None = None,
+        on_stopped: Stopped | None = None,
     ) -> None:
         self._args = (database, blobs, clock, config)
         self._interval = config.purge_interval_minutes * 60.0
+        self._authorisation = authorisation
+        self._on_stopped = on_stopped
+        self._tick = min(
+            self._interval,
+            self._interval if authorisation is None else authorisation.check_interval_s,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -140,13 +198,20 @@ class RetentionScheduler:
             self._thread.start()
 
     def _loop(self) -> None:
+        due = 0.0  # monotonic time of the next full purge
         while not self._stop.is_set():
             try:
-                report = run_purge(*self._args)
-                log.info("retention run: %s", report)
+                if time.monotonic() >= due:
+                    due = time.monotonic() + self._interval
+                    report = run_purge(
+                        *self._args, authorisation=self._authorisation, on_stopped=self._on_stopped
+                    )
+                    log.info("retention run: %s", report)
+                elif self._authorisation is not None:
+                    run_clock(*self._args[:3], self._authorisation, on_stopped=self._on_stopped)
             except Exception:  # the next run tries again; a failure must not end the schedule
                 log.exception("retention run failed")
-            self._stop.wait(self._interval)
+            self._stop.wait(self._tick)
 
     def stop(self) -> None:
         self._stop.set()

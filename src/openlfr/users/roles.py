@@ -28,6 +28,10 @@ class Permission(StrEnum):
     DEPLOYMENTS_AUTHORISE = "deployments:authorise"
     DEPLOYMENTS_OPERATE = "deployments:operate"
     DEPLOYMENTS_CLOSE = "deployments:close"
+    # Record the authority's reference or refusal, and start urgently before the reference.
+    DEPLOYMENTS_LEGAL = "deployments:legal"
+    # Export an alert's evidence pack (its images included) and a deployment's use log.
+    EVIDENCE_EXPORT = "evidence:export"
     WATCHLISTS_READ = "watchlists:read"
     WATCHLISTS_WRITE = "watchlists:write"
     REFERENCE_IMAGES_VIEW = "reference_images:view"
@@ -67,11 +71,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.DEPLOYMENTS_AUTHORISE,
             _P.DEPLOYMENTS_OPERATE,
             _P.DEPLOYMENTS_CLOSE,
+            _P.DEPLOYMENTS_LEGAL,
             _P.WATCHLISTS_READ,
             _P.REFERENCE_IMAGES_VIEW,
             _P.ALERTS_READ,
             _P.ALERT_CROPS_VIEW,
             _P.ALERTS_HOLD,
+            _P.EVIDENCE_EXPORT,
         }
     ),
     # The deployment commander runs the deployment on the day: starts and stops its
@@ -82,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.DEPLOYMENTS_READ,
             _P.DEPLOYMENTS_OPERATE,
             _P.DEPLOYMENTS_CLOSE,
+            _P.DEPLOYMENTS_LEGAL,
             _P.WATCHLISTS_READ,
             _P.ALERTS_READ,
         }

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from openlfr.api.params import RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.calibrations import service as calibrations
-from openlfr.deployments import evidence
+from openlfr.deployments import evidence, legal
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment
 from openlfr.storage.context import Ctx
@@ -88,6 +88,8 @@ def deployment_page(request: Request, deployment_id: RowId, viewer: DeploymentVi
         min_reason=plane.settings.governance.min_reason_chars,
         pending=0 if dep.state == "closed" else deployments.pending_alerts(ctx, dep.id),
         who=_who(ctx, dep),
+        go_live=legal.check(dep, plane.settings.authorisation),
+        authorisation=plane.settings.authorisation,
     )
 
 

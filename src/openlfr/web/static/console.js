@@ -203,10 +203,13 @@ const Console = (() => {
         value = [];
         for (const file of el.files) value.push({ name: file.name, data: await readFile(file) });
         if (!value.length) continue;
+      } else if (el.type === "checkbox") {
+        value = el.checked;
       } else {
         const raw = el.value.trim();
         if (raw === "" && !("keepEmpty" in el.dataset)) continue;
         if (kind === "number") value = Number(raw);
+        else if (kind === "bool") value = raw === "true";
         else if (kind === "int") value = parseInt(raw, 10);
         else if (kind === "datetime") value = new Date(raw).toISOString();
         else if (kind === "date-end") value = new Date(`${raw}T23:59:59`).toISOString();
