@@ -171,6 +171,10 @@ class SigningKey:
             fh.flush()
             os.fsync(fh.fileno())
 
+    def sign_bytes(self, data: bytes) -> bytes:
+        """A raw Ed25519 signature of ``data`` (evidence packs are sealed with it)."""
+        return self._key.sign(data)
+
     def sign(self, seq: int, digest: str, *, at: datetime, reason: str) -> Checkpoint:
         unsigned = Checkpoint(seq, digest, at, reason, self.key_id, "")
         signature = base64.b64encode(self._key.sign(unsigned.signed_bytes())).decode()

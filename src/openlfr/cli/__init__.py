@@ -10,6 +10,7 @@ from openlfr.audit.checkpoints import CheckpointError
 from openlfr.cli import demo, evaluate, recognition, server
 from openlfr.cli.audit import audit_app
 from openlfr.cli.common import EXIT_REJECTED
+from openlfr.cli.evidence import evidence_app
 from openlfr.cli.keys import keys_app
 from openlfr.cli.run import run as run_cameras
 from openlfr.cli.watchlists import watchlist_app
@@ -38,6 +39,7 @@ app.command()(server.purge)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(evidence_app, name="evidence")
 app.add_typer(keys_app, name="keys")
 app.command()(evaluate.evaluate)
 app.command()(evaluate.calibrate)
