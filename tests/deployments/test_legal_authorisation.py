@@ -27,6 +27,7 @@ from openlfr.config.authorisation import AuthorisationConfig
 from openlfr.config.server import RetentionConfig
 from openlfr.services import Services
 from openlfr.storage.engine import Database
+from openlfr.storage.errors import Conflict
 from openlfr.storage.testing import ManualClock
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
@@ -276,6 +277,12 @@ def test_a_refused_authorisation_stops_and_purges_at_once(api: Api, photos: Path
     assert body["state"] == "closed" and body["authority_refused_by"] == "token:commander-svc"
     assert body["revoked_reason"].startswith("the authority refused")
     assert api.launcher.sessions[dep].stopped.is_set()
+    assert _alerts_and_blobs(api, dep) == (0, [])
+    # An alert the cameras had in flight is refused, not stored after the purge.
+    crop = probe_crop(api.plane.services.pack, photos / "obama_02.jpg")
+    late = alert_input(dep, "cam-1", subject, crop, captured_at=api.plane.clock.now())
+    with pytest.raises(Conflict, match="revoked"):
+        api.launcher.sessions[dep].on_alert(late)
     assert _alerts_and_blobs(api, dep) == (0, [])
     assert _watchlist_state(api, dep) == WatchlistState.PURGED
     with api.plane.database.session() as db:

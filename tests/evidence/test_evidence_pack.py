@@ -139,6 +139,20 @@ def test_verify_fails_on_any_altered_byte(api: Api, sealed: bytes, where: str) -
         assert not report.ok, f"{where} (byte {at} ^ {flip:#x}) went unnoticed"
 
 
+def test_verify_fails_and_never_crashes_on_bytes_across_the_whole_pack(
+    api: Api, sealed: bytes
+) -> None:
+    key = api.plane.checkpoints.key.public_key
+    stride = max(1, len(sealed) // 1500)
+    unnoticed = []
+    for at in range(0, len(sealed), stride):
+        altered = bytearray(sealed)
+        altered[at] ^= 0x20
+        if verify_pack(bytes(altered), key).ok:
+            unnoticed.append(at)
+    assert unnoticed == []
+
+
 def _resealed(api: Api, data: bytes, edit: Callable[[dict[str, object]], None]) -> bytes:
     """The pack with its manifest edited, sealed again with the real key: only the chain and
     the claims can then catch the edit."""

@@ -137,6 +137,9 @@ def _run_for(dep: Deployment, item: AlertInput, *, now: datetime) -> DeploymentR
         run = deployments.current_run(dep)
         assert run is not None
         return run
+    if dep.revoked_reason is not None:
+        # The law stopped it and its data was purged: nothing late may come back.
+        raise Conflict(f"deployment {dep.id} was revoked: {dep.revoked_reason}", code="revoked")
     last = dep.runs[-1] if dep.runs else None
     if (
         last is not None

@@ -234,6 +234,9 @@ def _reusable(dep: Deployment, ctx: Ctx) -> bool:
         and dep.watchlist_id is not None
     ):
         return False
+    # One authorised before going live needed a legal record cannot start now: replace it.
+    if dep.authority_reference is None or dep.legal_basis_category is None:
+        return False
     # One authorised before thresholds needed evidence cannot start now: replace it.
     wl = watchlists.get(ctx, dep.watchlist_id)
     return evidence.problem(ctx, dep, wl) is None or evidence.covered(dep)

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +32,19 @@ from openlfr.evidence import seal
 from openlfr.evidence.events import EventFormatError, stored_event
 from openlfr.evidence.pack import FORMAT
 from openlfr.evidence.uselog import FORMAT as USE_LOG_FORMAT
+
+# What reading a damaged zip can raise: a bad CRC or header, a broken deflate stream, a
+# method or an encryption flag that a flipped bit made up.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    OSError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclass(slots=True)
@@ -60,7 +74,7 @@ def verify_pack(data: bytes, public_key: Ed25519PublicKey | None = None) -> Pack
         manifest = json.loads(archive.read("manifest.json"))
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} manifest")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+    except _READ_ERRORS as exc:
         report.problems.append(f"the pack cannot be read: {exc}")
         return report
     key = _key(manifest, public_key, report)
@@ -115,7 +129,7 @@ def _files(archive: zipfile.ZipFile, manifest: dict[str, object], report: PackRe
     for name, digest in sorted(listed.items()):
         try:
             actual = hashlib.sha256(archive.read(name)).hexdigest()
-        except (KeyError, zipfile.BadZipFile, OSError) as exc:
+        except _READ_ERRORS as exc:
             report.problems.append(f"{name}: cannot be read ({exc})")
             continue
         if actual != digest:

@@ -1,0 +1,89 @@
+"""An evidence pack exported from a served console's API and checked by 'openlfr evidence
+verify' with no database, as a complaints body would; the terminal output is rendered in
+Chromium for the docs (docs/images/evidence-verify.png)."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+from web_support import DOCS_ENV, DOCS_IMAGES, LiveScene, ServeConsole, new_page, publish
+
+from openlfr.audit.checkpoints import public_key_pem
+from openlfr.cli import app as cli
+from openlfr.users.roles import Role
+from openlfr.vision.pack import ModelPack
+
+
+def _terminal(commands: list[tuple[str, str]]) -> str:
+    body = "".join(
+        f'<div class="cmd">$ {html.escape(cmd)}</div><pre>{html.escape(out)}</pre>'
+        for cmd, out in commands
+    )
+    return (
+        "<!doctype html><html lang='en'><head><title>openlfr evidence verify</title><style>"
+        "body{margin:0;background:#1e1f22;color:#e6e6e6;font:14px/1.45 'DejaVu Sans Mono',"
+        "monospace;padding:18px 22px}.cmd{color:#8fd18f;margin-top:10px}"
+        "pre{margin:4px 0 12px;white-space:pre-wrap;word-break:break-all}"
+        f"</style></head><body><main>{body}</main></body></html>"
+    )
+
+
+def test_an_exported_pack_verifies_offline_and_an_altered_one_does_not(
+    browser: Any,
+    serve_console: ServeConsole,
+    pack: ModelPack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = serve_console()
+    scene = LiveScene(server, pack)
+    scene.raise_alert()
+    alert = server.ok("GET", "/alerts", Role.OPERATOR)["items"][0]["id"]
+    decision = {"decision": "engaged", "outcome": "advised", "notes": "spoken to, released"}
+    server.ok("POST", f"/alerts/{alert}/adjudication", Role.OPERATOR, json=decision)
+    r = server.call("GET", f"/alerts/{alert}/evidence-pack", Role.AUTHORISING_OFFICER)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    packed = tmp_path / f"evidence-alert-{alert}.zip"
+    packed.write_bytes(r.content)
+    altered = tmp_path / f"evidence-alert-{alert}-altered.zip"
+    data = bytearray(r.content)
+    data[r.content.index(b"images/live-crop.png") + 200] ^= 0x04  # inside the crop's bytes
+    altered.write_bytes(bytes(data))
+    key = tmp_path / "openlfr-audit.pub"
+    key.write_text(public_key_pem(server.plane.checkpoints.key.public_key))
+
+    # Elsewhere: no database, no keys, only the files.
+    monkeypatch.setenv("OPENLFR_HOME", str(tmp_path / "complaints-body"))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["evidence", "verify", packed.name, "--public-key", key.name])
+    assert ok.exit_code == 0, ok.output
+    assert "verified" in ok.output and "decision" in ok.output and "live-crop" in ok.output
+    bad = runner.invoke(cli, ["evidence", "verify", altered.name, "--public-key", key.name])
+    assert bad.exit_code == 1 and "NOT verified" in bad.output
+    assert not (tmp_path / "complaints-body" / "openlfr.db").exists()
+
+    context, page = new_page(browser, {"width": 1280, "height": 720})
+    try:
+        page.set_content(
+            _terminal(
+                [
+                    (f"openlfr evidence verify {packed.name} --public-key {key.name}", ok.output),
+                    (f"openlfr evidence verify {altered.name} --public-key {key.name}", bad.output),
+                ]
+            )
+        )
+        assert "NOT verified" in page.inner_text("main")
+        shot = tmp_path / "evidence-verify.png"
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get(DOCS_ENV) == "1":
+            publish(shot, DOCS_IMAGES / "evidence-verify.png")
+    finally:
+        context.close()
+    assert httpx.get(f"{server.base}/api/v1/health").status_code == 200
