@@ -72,7 +72,7 @@ def test_a_blocked_go_live_shows_its_reasons_until_the_record_is_complete(
         page.get_by_label("Signs telling the public").check()
         page.get_by_role("button", name="Start: go live").click()
         expect(page.locator("h1 .badge")).to_have_text("Live")
-        expect(page.locator("#legal")).to_contain_text("confirmed by user:insp-reid")
+        expect(page.locator("#legal")).to_contain_text("confirmed by Insp. Lee Reid")
         assert _violations(page) == []
     finally:
         context.close()

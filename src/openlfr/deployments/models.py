@@ -15,6 +15,8 @@ from openlfr.storage.base import Base, UTCDateTime
 from openlfr.storage.fields import Omittable, RefId
 
 CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# Text the legal record keeps: no NUL (the API refuses it everywhere; the schema says so).
+NO_NUL = r"^[^\x00]*$"
 
 
 class DeploymentState(StrEnum):
@@ -191,19 +193,27 @@ class _DeploymentFields(_Schema):
     legal_basis_category: str | None = Field(
         default=None,
         max_length=64,
+        pattern=NO_NUL,
         description="The legal basis category, from the jurisdiction's list "
         "(GET /policy: legal_basis_categories).",
     )
     authority: str | None = Field(
         default=None,
+        pattern=NO_NUL,
         max_length=400,
         description="The authorising authority: the court, independent body or senior officer.",
     )
     impact_assessment_reference: str | None = Field(
-        default=None, max_length=400, description="Fundamental-rights impact assessment (Art. 27)."
+        default=None,
+        pattern=NO_NUL,
+        max_length=400,
+        description="Fundamental-rights impact assessment (Art. 27).",
     )
     registration_reference: str | None = Field(
-        default=None, max_length=400, description="Registration in the EU database (Art. 49)."
+        default=None,
+        pattern=NO_NUL,
+        max_length=400,
+        description="Registration in the EU database (Art. 49).",
     )
 
     @model_validator(mode="after")
@@ -242,16 +252,19 @@ class DeploymentUpdate(_Schema):
     watchlist_id: RefId | None = None
     calibration_id: RefId | None = None
     # The legal record may be given (never cleared) while a draft, and added once authorised.
-    legal_basis_category: Omittable[Annotated[str, Field(max_length=64)]] = None
-    authority: Omittable[Annotated[str, Field(max_length=400)]] = None
-    impact_assessment_reference: Omittable[Annotated[str, Field(max_length=400)]] = None
-    registration_reference: Omittable[Annotated[str, Field(max_length=400)]] = None
+    legal_basis_category: Omittable[Annotated[str, Field(max_length=64, pattern=NO_NUL)]] = None
+    authority: Omittable[Annotated[str, Field(max_length=400, pattern=NO_NUL)]] = None
+    impact_assessment_reference: Omittable[
+        Annotated[str, Field(max_length=400, pattern=NO_NUL)]
+    ] = None
+    registration_reference: Omittable[Annotated[str, Field(max_length=400, pattern=NO_NUL)]] = None
 
 
 class AuthoriseRequest(_Schema):
     note: str = Field(default="", max_length=4000, description="The officer's grounds.")
     authority_reference: str | None = Field(
         default=None,
+        pattern=NO_NUL,
         max_length=400,
         description="The authorising authority's reference for its decision, once given.",
     )
@@ -261,17 +274,26 @@ class AuthorityRecord(_Schema):
     """The authority's decision: its reference (the use may go on) or a refusal (it stops)."""
 
     reference: str | None = Field(
-        default=None, min_length=1, max_length=400, description="The authority's reference."
+        default=None,
+        pattern=NO_NUL,
+        min_length=1,
+        max_length=400,
+        description="The authority's reference.",
     )
     authority: str | None = Field(
-        default=None, max_length=400, description="Who decided (default: the planned authority)."
+        default=None,
+        pattern=NO_NUL,
+        max_length=400,
+        description="Who decided (default: the planned authority).",
     )
     refused: bool = Field(
         default=False,
         description="The authority refused: the deployment stops at once and its alerts, crops "
         "and watchlist are purged.",
     )
-    reason: str = Field(default="", max_length=4000, description="The refusal's grounds.")
+    reason: str = Field(
+        default="", max_length=4000, pattern=NO_NUL, description="The refusal's grounds."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> AuthorityRecord:
@@ -286,6 +308,7 @@ class StartRequest(_Schema):
     )
     urgent_reason: str | None = Field(
         default=None,
+        pattern=NO_NUL,
         max_length=4000,
         description="Go live before the authority's reference is recorded (officers and "
         "commanders only): the use stops and its data is purged unless the reference is "

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from openlfr.api.auth import Caller, need
 from openlfr.api.deps import Plane
+from openlfr.api.params import RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
@@ -38,7 +39,7 @@ def _checkpointer(plane: ControlPlane, caller: Caller) -> pack.Checkpointer:
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}},
 )
-def evidence_pack(alert_id: int, caller: Exporter, plane: Plane) -> Response:
+def evidence_pack(alert_id: RowId, caller: Exporter, plane: Plane) -> Response:
     """One alert's evidence pack: a sealed zip with both images, the scores, the model and
     threshold with its calibration, every decision and who made it, and the audit events
     with their chain proof to a signed checkpoint. ``openlfr evidence verify FILE`` checks it
@@ -67,7 +68,7 @@ def evidence_pack(alert_id: int, caller: Exporter, plane: Plane) -> Response:
 
 @router.get("/deployments/{deployment_id}/use-log", response_class=Response)
 def use_log(
-    deployment_id: int,
+    deployment_id: RowId,
     caller: Auditor,
     plane: Plane,
     format: Annotated[Literal["json", "csv"], Query()] = "json",

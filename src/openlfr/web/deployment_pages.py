@@ -95,6 +95,7 @@ def deployment_page(request: Request, deployment_id: RowId, viewer: DeploymentVi
 
 def _who(ctx: Ctx, dep: Deployment) -> dict[str, str]:
     """The people behind the accounts the page names (planner, authoriser, runs, close)."""
-    labels = [dep.created_by, dep.authorised_by, dep.closed_by]
+    labels = [dep.created_by, dep.authorised_by, dep.closed_by, dep.signage_confirmed_by]
+    labels += [dep.authority_recorded_by, dep.authority_refused_by]
     labels += [label for r in dep.runs for label in (r.started_by, r.ended_by)]
     return people(ctx.db, labels)
