@@ -136,9 +136,15 @@ def run_threads(prepared: ws.Prepared, pack: object, seconds: float) -> Result:
     return frames, dropped, latencies(db, prepared.deployment_id), deciding
 
 
-def run_workers(prepared: ws.Prepared, seconds: float, src: Path | None = None) -> Result:
-    env = {"PYTHONPATH": str(src)} if src is not None else None
-    with ws.HubProcess(prepared, env=env) as hub:
+def run_workers(
+    prepared: ws.Prepared,
+    seconds: float,
+    src: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> Result:
+    env = {"PYTHONPATH": str(src)} if src is not None else {}
+    env.update(extra or {})
+    with ws.HubProcess(prepared, env=env or None) as hub:
         hub.start_deployment()
 
         def cams() -> list[dict[str, int]]:
@@ -207,7 +213,16 @@ def main() -> None:
         type=Path,
         help="A source tree (its src/ folder) to run as the baseline of every worker case.",
     )
+    parser.add_argument(
+        "--baseline-env",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Settings for a baseline of this same code, e.g. "
+        "OPENLFR_PIPELINE__DETECTION__FULL_INTERVAL=1 (every frame searched whole).",
+    )
     args = parser.parse_args()
+    baseline_env = dict(item.split("=", 1) for item in args.baseline_env)
     if "ray" in args.modes and importlib.util.find_spec("ray") is None:
         print("ray: left out (Ray is not installed: pip install 'openlfr[ray]')")
         args.modes.remove("ray")
@@ -225,6 +240,8 @@ def main() -> None:
                 if "workers" in args.modes:
                     if args.baseline_src is not None:
                         runs += [("workers", "baseline", args.baseline_src.resolve())]
+                    if baseline_env:
+                        runs += [("workers", "base-env", None)]
                     runs += [("workers", "new", None)]
                 runs += [("ray", "new", None)] if "ray" in args.modes else []
                 for mode, code, src in runs:
@@ -233,7 +250,10 @@ def main() -> None:
                     if mode == "threads":
                         frames, dropped, lat, deciding = run_threads(prepared, pack, args.seconds)
                     elif mode == "workers":
-                        frames, dropped, lat, deciding = run_workers(prepared, args.seconds, src)
+                        extra = baseline_env if code == "base-env" else None
+                        frames, dropped, lat, deciding = run_workers(
+                            prepared, args.seconds, src, extra
+                        )
                     else:
                         frames, dropped, lat, deciding = run_ray(
                             prepared, n, args.seconds, home.parent
