@@ -250,6 +250,8 @@ class Alert:
         looks: the agreeing looks that led to it, oldest first.
         watchlist: the watchlist's name.
         model_id: the embedding model that produced the scores.
+        scene: a small JPEG of the frame with everything but this face obscured (see
+            ``openlfr.privacy.scene``), or None.
     """
 
     alert_id: str
@@ -264,6 +266,7 @@ class Alert:
     looks: tuple[Look, ...]
     watchlist: str
     model_id: str
+    scene: bytes | None = None
 
     @property
     def latency_s(self) -> float:

@@ -153,6 +153,8 @@ def test_governed_deployment_end_to_end(
                 "watchlist_id": wl,
                 "calibration_id": calibration["id"],
                 "cameras": [{"name": "door", "source": str(shared_data / CLIP)}],
+                # One operator decides alone here; two-person verification has its own tests.
+                "two_person": False,
             },
         ).json()
         r = officer.post(f"/deployments/{dep['id']}/authorise", json={"note": "proportionate"})

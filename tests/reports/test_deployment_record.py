@@ -59,7 +59,7 @@ def _counts(frames: int, faces: int, tracks: int) -> Callable[[], list[CameraLiv
 @pytest.fixture
 def ran(api: Api, pack: ModelPack) -> Ran:
     """Two hours live: six alerts, five adjudicated, 40 faces seen, then stopped."""
-    scene = live_scenario(api, [LISTED])
+    scene = live_scenario(api, [LISTED], two_person=False)  # one person decides each alert
     dep = scene.deployment_id
     session = api.launcher.sessions[dep]
     crop = probe_crop(pack, SEEN)

@@ -27,7 +27,7 @@ def _record(api: Api, deployment_id: int) -> PublishedRecord:
 def _live_with_alerts(
     api: Api, pack: ModelPack, decisions: list[str | None]
 ) -> tuple[int, list[int]]:
-    scene = live_scenario(api, [LISTED])
+    scene = live_scenario(api, [LISTED], two_person=False)  # one person decides each alert
     session = api.launcher.sessions[scene.deployment_id]
     crop = probe_crop(pack, SEEN)
     ids = []

@@ -25,7 +25,7 @@ def test_claims_and_decisions_follow_the_roles_and_the_alert_state(
     serve_console: ServeConsole, pack: ModelPack
 ) -> None:
     server = serve_console()
-    scene = LiveScene(server, pack)
+    scene = LiveScene(server, pack, two_person=False)  # per-alert decisions, one person
     scene.raise_alert()
     alert = server.ok("GET", "/alerts", Role.OPERATOR)["items"][0]["id"]
     claim = f"/console/api/alerts/{alert}/claim"

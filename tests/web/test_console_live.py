@@ -152,6 +152,7 @@ def test_demo_deployment_live_queue_camera_view_and_audit(
         watchlist_id=wl,
         camera_source=str(frames),
         more_cameras={"street": str(STREET_CLIP)},  # the kit's real street clip
+        two_person=False,  # one operator engages alone; two-person has its own tests
     )
     server.ok(
         "POST",
@@ -324,7 +325,9 @@ def test_operator_gets_a_live_alert_from_the_obama_clip(
     finally:
         manager_ctx.close()
 
-    dep = plan_deployment(server, name="Press dinner", watchlist_id=wl, camera_source=str(clip))
+    dep = plan_deployment(
+        server, name="Press dinner", watchlist_id=wl, camera_source=str(clip), two_person=False
+    )
     officer_ctx, officer = new_page(browser)
     try:
         sign_in(officer, server.base, PEOPLE[Role.AUTHORISING_OFFICER][0])

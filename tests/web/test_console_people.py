@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.sync_api import expect
-from web_support import PEOPLE, LiveScene, ServeConsole, new_page, sign_in
+from web_support import PEOPLE, LiveScene, ServeConsole, new_page, published_record, sign_in
 
-from openlfr.reports.record import build_record
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
 
@@ -96,8 +95,7 @@ def test_the_users_page_names_people_and_records_show_them(
             Role.AUTHORISING_OFFICER,
             json={"reason": "end of shift"},
         )
-        with server.plane.database.session() as db:
-            record = build_record(db, scene.deployment_id, now=server.plane.clock.now())
+        record = published_record(server, scene.deployment_id)
         assert record.status == "final" and record.published_at is not None
         assert record.authorised_by == "Supt 0042 J. Hale"
         assert record.authorised_by_account == "token:authorising-officer-setup"

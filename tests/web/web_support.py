@@ -25,7 +25,9 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from openlfr.alert_records.service import AlertInput
 from openlfr.api.plane import ControlPlane
 from openlfr.api.testing import PASSWORD, probe_crop, test_calibration_document
+from openlfr.privacy.scene import scene_thumbnail
 from openlfr.storage.context import Actor
+from openlfr.types import Track
 from openlfr.users import service as users
 from openlfr.users.models import TokenCreate, UserCreate
 from openlfr.users.roles import Role
@@ -189,6 +191,7 @@ def plan_deployment(
     hours: float = 4.0,
     threshold: float | None = None,
     more_cameras: dict[str, str] | None = None,
+    two_person: bool = True,
 ) -> int:
     now = server.plane.clock.now()
     body: dict[str, Any] = {
@@ -203,6 +206,7 @@ def plan_deployment(
             {"name": "cam-1", "source": camera_source},
             *({"name": n, "source": src} for n, src in (more_cameras or {}).items()),
         ],
+        "two_person": two_person,
     }
     if threshold is not None:
         body["threshold"] = threshold
@@ -331,17 +335,47 @@ class CuttableLink:
         self._listener.close()
 
 
+def scene_of_subject(pack: ModelPack, folder: Path) -> bytes:
+    """A scene thumbnail as the pipeline keeps one: a demo frame with everyone but demo
+    subject 001 (the middle of three people) obscured."""
+    image = cv2.imread(str(sorted(demo_frames(folder, frames=1).glob("*.jpg"))[0]))
+    detections = pack.detect(image)
+    middle = int(np.argsort(detections.boxes[:, 0])[len(detections) // 2])
+    track = Track(1, "cam-1", detections.boxes[middle], middle, 0.9, 5, 0.0, 0.0)
+    scene = scene_thumbnail(image, detections, [track], alerted_track=1)
+    assert scene is not None
+    return scene
+
+
 class LiveScene:
     """A live deployment (fake cameras) with demo subject 001 on its watchlist."""
 
-    def __init__(self, server: ConsoleServer, pack: ModelPack) -> None:
+    def __init__(
+        self,
+        server: ConsoleServer,
+        pack: ModelPack,
+        *,
+        two_person: bool = True,
+        cameras: tuple[str, ...] = ("cam-1",),
+        scene_folder: Path | None = None,
+        people: int = 1,
+    ) -> None:
         self.server = server
-        wl = enrol_watchlist(
-            server, "demo-queue", [("DEMO-001", "demo", [DEMOKIT / "london_001_neutral.jpg"])]
-        )
-        self.subject_id = server.ok("GET", f"/watchlists/{wl}/subjects", Role.OPERATOR)[0]["id"]
+        listed = [
+            (f"DEMO-{n:03d}", "demo", [DEMOKIT / f"london_{n:03d}_neutral.jpg"])
+            for n in range(1, people + 1)
+        ]
+        wl = enrol_watchlist(server, "demo-queue", listed)
+        subjects = server.ok("GET", f"/watchlists/{wl}/subjects", Role.OPERATOR)
+        self.subject_ids = {s["reference"]: s["id"] for s in subjects}
+        self.subject_id = self.subject_ids["DEMO-001"]
         self.deployment_id = plan_deployment(
-            server, name="Queue demo", watchlist_id=wl, camera_source="/dev/null"
+            server,
+            name="Queue demo",
+            watchlist_id=wl,
+            camera_source="/dev/null",
+            more_cameras={name: "/dev/null" for name in cameras[1:]},
+            two_person=two_person,
         )
         server.ok(
             "POST",
@@ -354,21 +388,48 @@ class LiveScene:
         while self.deployment_id not in server.launcher.sessions:
             assert time.monotonic() < deadline, "the deployment did not start"
             time.sleep(0.05)
-        self.crop = probe_crop(pack, DEMOKIT / "london_001_smiling.jpg")
+        self.crops = {
+            ref: probe_crop(pack, DEMOKIT / f"london_{ref[-3:]}_smiling.jpg")
+            for ref in self.subject_ids
+        }
+        self.crop = self.crops["DEMO-001"]
+        self.scene = None if scene_folder is None else scene_of_subject(pack, scene_folder)
         self.track = 0
 
-    def raise_alert(self) -> None:
+    def raise_alert(
+        self,
+        *,
+        camera: str = "cam-1",
+        score: float = 0.81,
+        captured_at: datetime | None = None,
+        subject: str = "DEMO-001",
+    ) -> None:
         """What the live pipeline does when a track matches: hand the alert to the plane."""
         self.track += 1
         session = self.server.launcher.sessions[self.deployment_id]
         session.on_alert(
             AlertInput(
                 deployment_id=self.deployment_id,
-                camera="cam-1",
-                subject_id=str(self.subject_id),
-                score=0.81,
+                camera=camera,
+                subject_id=str(self.subject_ids[subject]),
+                score=score,
                 track_id=str(self.track),
-                captured_at=datetime.now(UTC),
-                crop=self.crop,
+                captured_at=captured_at or datetime.now(UTC),
+                crop=self.crops[subject],
+                scene=self.scene if subject == "DEMO-001" else None,
             )
         )
+
+
+def published_record(server: ConsoleServer, deployment_id: int, timeout: float = 30.0) -> Any:
+    """The deployment's published record, once the close has published it (after the
+    cameras' last counts arrive, in the close's background work)."""
+    from openlfr.reports.record import build_record
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with server.plane.work(Actor.system("test")) as ctx:
+            record = build_record(ctx.db, deployment_id, now=ctx.now)
+        if record.published_at is not None or time.monotonic() > deadline:
+            return record
+        time.sleep(0.1)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openlfr.storage.base import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from openlfr.episodes.models import Episode
 
 
 class Decision(StrEnum):
@@ -56,6 +60,14 @@ class AlertRecord(Base):
     crop_blob_id: Mapped[str] = mapped_column(String(32), unique=True)
     crop_media_type: Mapped[str] = mapped_column(String(64))
     crop_sha256: Mapped[str] = mapped_column(String(64))
+    # The queue item this sighting belongs to (episodes/), and a small scene thumbnail in
+    # which everything but this face is obscured, sealed like the crop.
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_episodes.id", ondelete="SET NULL"), index=True
+    )
+    scene_blob_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    scene_media_type: Mapped[str | None] = mapped_column(String(64))
+    scene_sha256: Mapped[str | None] = mapped_column(String(64))
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     hold_reason: Mapped[str | None] = mapped_column(Text)
     hold_by: Mapped[str | None] = mapped_column(String(100))
@@ -64,6 +76,15 @@ class AlertRecord(Base):
     adjudication: Mapped[Adjudication | None] = relationship(
         back_populates="alert", cascade="all, delete-orphan", passive_deletes=True
     )
+    episode: Mapped[Episode | None] = relationship(lazy="joined")
+
+    @property
+    def verification(self) -> VerificationRead | None:
+        """Two-person verification of the episode this alert belongs to, if one began."""
+        ep = self.episode
+        if ep is None or ep.verification is None:
+            return None
+        return VerificationRead.model_validate(ep)
 
 
 class Adjudication(Base):
@@ -120,6 +141,19 @@ class AdjudicationRead(_Schema):
     )
 
 
+class VerificationRead(_Schema):
+    """Both decisions on an engagement and whether the second person agreed."""
+
+    verification: str = Field(description="proposed, confirmed or disputed.")
+    proposed_at: datetime | None
+    proposed_by: str | None
+    proposed_by_person: str | None
+    checked_at: datetime | None
+    checked_by: str | None
+    checked_by_person: str | None
+    checked_decision: Decision | None
+
+
 class HoldRequest(_Schema):
     hold: bool = Field(description="True places the alert on legal hold; False releases it.")
     reason: str = Field(max_length=4000, description="Why (required).")
@@ -141,4 +175,12 @@ class AlertRead(_Schema):
     crop_sha256: str
     legal_hold: bool
     hold_reason: str | None
+    episode_id: int | None = None
     adjudication: AdjudicationRead | None
+    verification: VerificationRead | None = Field(
+        default=None, description="Two-person verification of an engagement, once begun."
+    )
+
+
+# The Episode class the relationship above names, registered wherever alerts are used.
+import openlfr.episodes.models  # noqa: E402, F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from openlfr.alert_records import service
 from openlfr.alert_records.models import AlertRecord
@@ -34,12 +35,14 @@ class AlertRecorder:
         *,
         mqtt_enabled: bool,
         listeners: list[AlertListener] | None = None,
+        episode_window: timedelta = service.DEFAULT_EPISODE_WINDOW,
     ) -> None:
         self._database = database
         self._blobs = blobs
         self._clock = clock
         self._mqtt_enabled = mqtt_enabled
         self._listeners = list(listeners or [])
+        self.episode_window = episode_window
 
     def add_listener(self, listener: AlertListener) -> None:
         self._listeners.append(listener)
@@ -48,7 +51,9 @@ class AlertRecorder:
         actor = Actor.system(f"pipeline:{item.deployment_id}/{item.camera}")
         with self._database.session() as db:
             ctx = Ctx(db=db, actor=actor, now=self._clock.now(), blobs=self._blobs)
-            alert = service.ingest(ctx, item, mqtt_enabled=self._mqtt_enabled)
+            alert = service.ingest(
+                ctx, item, mqtt_enabled=self._mqtt_enabled, episode_window=self.episode_window
+            )
         self.announce(alert)
         return alert
 

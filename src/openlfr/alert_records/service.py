@@ -19,6 +19,7 @@ from openlfr.audit.actions import Action
 from openlfr.config.server import GovernanceConfig
 from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentRun, DeploymentState
+from openlfr.episodes import service as episodes
 from openlfr.notify import service as notify
 from openlfr.notify.feed import ALERTS_CHANNEL, signal
 from openlfr.reports import publication
@@ -28,6 +29,8 @@ from openlfr.watchlist_records.enrolment import media_type, sha256_hex
 from openlfr.watchlist_records.models import Subject
 
 CROP_BLOB = "alert-crop"
+SCENE_BLOB = "alert-scene"
+DEFAULT_EPISODE_WINDOW = timedelta(seconds=GovernanceConfig().episode_window_s)
 LATE_ALERT_GRACE = timedelta(seconds=60)
 ENTITY = "alert"
 
@@ -46,6 +49,8 @@ class AlertInput:
         crop: the probe face crop, encoded (JPEG or PNG).
         uid: the pipeline's alert id; an alert whose uid is stored already is not stored
             again (workers retry deliveries).
+        scene: a small thumbnail of the frame in which everything but this face is
+            obscured (encoded), or None.
     """
 
     deployment_id: int
@@ -56,6 +61,7 @@ class AlertInput:
     captured_at: datetime
     crop: bytes
     uid: str | None = None
+    scene: bytes | None = None
 
 
 def find_by_uid(ctx: Ctx, uid: str) -> AlertRecord | None:
@@ -63,8 +69,15 @@ def find_by_uid(ctx: Ctx, uid: str) -> AlertRecord | None:
     return ctx.db.execute(select(AlertRecord).where(AlertRecord.uid == uid)).scalar_one_or_none()
 
 
-def ingest(ctx: Ctx, item: AlertInput, *, mqtt_enabled: bool) -> AlertRecord:
-    """Store an alert, its sealed crop, its audit event and its pending deliveries, atomically."""
+def ingest(
+    ctx: Ctx,
+    item: AlertInput,
+    *,
+    mqtt_enabled: bool,
+    episode_window: timedelta = DEFAULT_EPISODE_WINDOW,
+) -> AlertRecord:
+    """Store an alert, its sealed crop (and scene thumbnail), its episode, its audit event and
+    its pending deliveries, atomically."""
     dep = deployments.get(ctx, item.deployment_id, lock=True)
     run = _run_for(dep, item, now=ctx.now)
     if not any(c.name == item.camera for c in dep.cameras):
@@ -96,9 +109,14 @@ def ingest(ctx: Ctx, item: AlertInput, *, mqtt_enabled: bool) -> AlertRecord:
         crop_media_type=media_type(item.crop),
         crop_sha256=crop_sha,
     )
+    if item.scene:
+        alert.scene_blob_id = put_blob(ctx, item.scene, SCENE_BLOB)
+        alert.scene_media_type = media_type(item.scene)
+        alert.scene_sha256 = sha256_hex(item.scene)
     ctx.db.add(alert)
     dep.alerts_total += 1
     ctx.db.flush()
+    episode = episodes.attach(ctx, alert, subject, window=episode_window)
     # What EU AI Act Art. 12(3)(c) asks: the input that led to the match.
     audit.record(
         ctx,
@@ -118,6 +136,8 @@ def ingest(ctx: Ctx, item: AlertInput, *, mqtt_enabled: bool) -> AlertRecord:
             "score": round(alert.score, 6),
             "threshold": alert.threshold,
             "probe_sha256": crop_sha,
+            "scene_sha256": alert.scene_sha256,
+            "episode_id": episode.id,
         },
     )
     notify.enqueue(ctx, alert, mqtt_enabled=mqtt_enabled)
@@ -231,6 +251,13 @@ def adjudicate(
     dep = ctx.db.execute(
         select(Deployment).where(Deployment.id == alert.deployment_id).with_for_update()
     ).scalar_one()
+    confirmed = alert.episode is not None and alert.episode.verification == "confirmed"
+    if data.decision == Decision.ENGAGED and dep.two_person and not confirmed:
+        raise Conflict(
+            f"deployment {dep.id} requires two-person verification: propose the engagement on "
+            f"the alert's episode ({alert.episode_id}) and have a second person confirm it",
+            code="confirmation_required",
+        )
     row = publication.published(ctx.db, dep.id)
     least = (policy or GovernanceConfig()).min_reason_chars
     if row is not None and len((data.amendment_reason or "").strip()) < least:
@@ -267,6 +294,8 @@ def adjudicate(
             "decision": str(data.decision),
             "outcome": None if data.outcome is None else str(data.outcome),
             "notes": data.notes,
+            "person": ctx.actor.person,
+            "episode_id": alert.episode_id,
             **(
                 {"amends_published_record": True, "amendment_reason": data.amendment_reason}
                 if row is not None
@@ -274,7 +303,25 @@ def adjudicate(
             ),
         },
     )
+    episodes.settle_if_done(ctx, alert.episode_id, str(data.decision))
     return alert
+
+
+def scene(ctx: Ctx, alert_id: int) -> tuple[AlertRecord, bytes]:
+    """The alert's scene thumbnail (all but its face obscured); audited."""
+    alert = get(ctx, alert_id, audited=False)
+    if alert.scene_blob_id is None or alert.scene_media_type is None:
+        raise NotFound(f"alert {alert_id} has no scene thumbnail")
+    data = ctx.blobs.get(alert.scene_blob_id, SCENE_BLOB)
+    audit.record(
+        ctx,
+        Action.ALERT_SCENE_VIEWED,
+        entity_type=ENTITY,
+        entity_id=alert.id,
+        deployment_id=alert.deployment_id,
+        details={"scene_sha256": alert.scene_sha256},
+    )
+    return alert, data
 
 
 def set_hold(
@@ -317,6 +364,8 @@ def purge_expired(ctx: Ctx, *, cutoff: datetime) -> list[int]:
     by_deployment: dict[int, list[int]] = {}
     for alert in expired:
         drop_blob(ctx, alert.crop_blob_id)
+        if alert.scene_blob_id is not None:
+            drop_blob(ctx, alert.scene_blob_id)
         by_deployment.setdefault(alert.deployment_id, []).append(alert.id)
         ctx.db.delete(alert)
     for dep_id, ids in by_deployment.items():
@@ -331,4 +380,6 @@ def purge_expired(ctx: Ctx, *, cutoff: datetime) -> list[int]:
             details={"alert_ids": ids, "cutoff": cutoff.isoformat()},
         )
     ctx.db.flush()
+    if expired:
+        episodes.drop_empty(ctx)
     return [a.id for a in expired]

@@ -24,6 +24,7 @@ from openlfr.calibrations.router import router as calibrations_router
 from openlfr.config import Settings
 from openlfr.deployments.live import PipelineLauncher
 from openlfr.deployments.router import router as deployments_router
+from openlfr.episodes.router import router as episodes_router
 from openlfr.evidence.router import router as evidence_router
 from openlfr.notify.router import router as notify_router
 from openlfr.services import Services
@@ -42,6 +43,7 @@ ROUTERS = (
     calibrations_router,
     deployments_router,
     alerts_router,
+    episodes_router,
     notify_router,
     audit_router,
     evidence_router,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import select
@@ -89,6 +90,7 @@ class ControlPlane:
             self.clock,
             mqtt_enabled=notify.mqtt.enabled,
             listeners=[self._announce],
+            episode_window=timedelta(seconds=self.settings.governance.episode_window_s),
         )
         # Where the launcher is the workers' hub, its routes serve the workers.
         self.worker_hub = launcher if isinstance(launcher, WorkerHub) else None

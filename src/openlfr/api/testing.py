@@ -309,6 +309,7 @@ def live_scenario(
     camera_source: str = "/dev/null",
     hours: float = 8.0,
     threshold: float | None = None,
+    two_person: bool = True,
 ) -> Scenario:
     """Watchlist with one subject (real photos) → authorised deployment → live."""
     manager, officer, operator = Role.WATCHLIST_MANAGER, Role.AUTHORISING_OFFICER, Role.OPERATOR
@@ -343,6 +344,7 @@ def live_scenario(
             "watchlist_id": wl,
             "calibration_id": api.calibration(),
             "cameras": [{"name": "cam-1", "source": camera_source}],
+            "two_person": two_person,
             **({} if threshold is None else {"threshold": threshold}),
         },
     )

@@ -62,6 +62,13 @@ class Action(StrEnum):
     ALERT_HOLD_RELEASED = "alert.hold_released"
     ALERT_STREAM_OPENED = "alert.stream_opened"
     EVIDENCE_EXPORTED = "alert.evidence_exported"
+    ALERT_SCENE_VIEWED = "alert.scene_viewed"
+    EPISODES_LISTED = "episode.listed"
+    EPISODE_DECIDED = "episode.decided"
+    # Two-person verification (EU AI Act Art. 14(5)).
+    ENGAGEMENT_PROPOSED = "episode.engagement_proposed"
+    ENGAGEMENT_CONFIRMED = "episode.engagement_confirmed"
+    ENGAGEMENT_DISPUTED = "episode.engagement_disputed"
     ALERTS_PURGED = "retention.alerts_purged"
     # the system itself
     RETENTION_RUN = "retention.run"

@@ -272,6 +272,24 @@ class GovernanceConfig(_Strict):
         le=1000,
         description="Shortest accepted written reason (threshold changes, legal holds).",
     )
+    episode_window_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="Alert episodes: a sighting of a subject within this many seconds of the "
+        "latest undecided sighting of the same subject in the same deployment (any camera) "
+        "joins that queue item instead of making a new one. 0 makes every alert its own item.",
+    )
+    category_priorities: dict[str, int] = Field(
+        default_factory=lambda: {
+            "risk_to_self_or_others": 3,
+            "missing_vulnerable_person": 3,
+            "wanted_on_warrant": 2,
+            "bail_or_court_order_breach": 1,
+        },
+        description="A subject's queue priority, set from their offence category when they "
+        "are enrolled (higher first when the queue is ordered by priority; absent: 0).",
+    )
 
 
 class AuditConfig(_Strict):

@@ -53,6 +53,7 @@ class DeploymentSink:
                 captured_at=datetime.fromtimestamp(alert.captured_at, UTC),
                 crop=encoded.tobytes(),
                 uid=alert.alert_id,
+                scene=alert.scene,
             )
         )
 

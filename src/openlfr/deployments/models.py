@@ -7,7 +7,17 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import openlfr.calibrations.models  # noqa: F401  (the calibrations table a deployment cites)
@@ -39,6 +49,9 @@ class Deployment(Base):
     purpose: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(Text)
     threshold: Mapped[float] = mapped_column(Float)
+    # Two-person verification (EU AI Act Art. 14(5)): an engagement is actionable only once
+    # a second, different person confirmed it.
+    two_person: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     planned_start: Mapped[datetime] = mapped_column(UTCDateTime())
     planned_end: Mapped[datetime] = mapped_column(UTCDateTime())
     # One deployment per watchlist version: it is bespoke and is purged with it.
@@ -234,6 +247,11 @@ class DeploymentCreate(_DeploymentFields):
         default=None,
         description="The stored calibration (POST /calibrations) that backs the threshold.",
     )
+    two_person: bool = Field(
+        default=True,
+        description="Two-person verification: an 'engage' decision is actionable only once a "
+        "second, different person confirms it.",
+    )
     cameras: list[CameraCreate] = Field(default_factory=list, max_length=64)
 
 
@@ -258,6 +276,7 @@ class DeploymentUpdate(_Schema):
         Annotated[str, Field(max_length=400, pattern=NO_NUL)]
     ] = None
     registration_reference: Omittable[Annotated[str, Field(max_length=400, pattern=NO_NUL)]] = None
+    two_person: Omittable[bool] = None
 
 
 class AuthoriseRequest(_Schema):
@@ -377,6 +396,9 @@ class DeploymentRead(_Schema):
     planned_end: datetime
     watchlist_id: int | None
     state: DeploymentState
+    two_person: bool = Field(
+        default=True, description="Engagements need a second, different person's confirmation."
+    )
     created_at: datetime
     created_by: str
     authorised_by: str | None

@@ -157,6 +157,9 @@ def sweep_orphan_blobs(database: Database, blobs: BlobStore, *, older_than: date
     with database.session() as db:
         referenced = set(db.execute(select(ReferenceImage.blob_id)).scalars())
         referenced |= set(db.execute(select(AlertRecord.crop_blob_id)).scalars())
+        referenced |= {
+            b for b in db.execute(select(AlertRecord.scene_blob_id)).scalars() if b is not None
+        }
     deleted = 0
     for blob_id in candidates:
         if blob_id not in referenced and blobs.delete(blob_id):

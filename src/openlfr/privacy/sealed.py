@@ -55,6 +55,7 @@ def _camera_source(row: Mapping[str, Any]) -> str:
 SEALED_BLOBS: tuple[SealedBlobs, ...] = (
     SealedBlobs("reference_images", "blob_id", "reference-image"),
     SealedBlobs("alerts", "crop_blob_id", "alert-crop"),
+    SealedBlobs("alerts", "scene_blob_id", "alert-scene"),
 )
 SEALED_FIELDS: tuple[SealedField, ...] = (
     SealedField("reference_images", "id", "template", _template, reads=("blob_id",)),

@@ -19,6 +19,13 @@ Definitions (also in docs/demo.md):
 - *false alert rate*: false alerts (both kinds) per face seen, and per alert; an
   empty denominator gives ``None`` (shown as "—").
 - alerts not yet adjudicated count in neither, and are listed separately.
+- *queue items* (episodes): an operator's queue shows one item per subject's repeat
+  sightings within the episode window; ``alerts`` counts every sighting.
+- *two-person verification* (per queue item, where the deployment required it):
+  *confirmed*: a second, different person agreed to engage; *disputed*: the second
+  person disagreed (nobody acted; their decision stands); *overturned*: confirmed,
+  but the engagement found it was not the person; *unconfirmed*: proposed, never
+  answered before the record was made.
 - once *published* (see reports/publication.py), a record never changes: its
   figures and audit anchor stay as published, and anything recorded later is
   listed under *amendments* (dated, attributed), not folded into the figures.
@@ -60,6 +67,17 @@ class CategoryOutcomes(BaseModel):
     false_confirmed: int = 0
     false_unconfirmed: int = 0
     not_adjudicated: int = 0
+
+
+class TwoPersonCounts(BaseModel):
+    """How engagements fared under two-person verification (see the module docstring)."""
+
+    required: bool = Field(description="The deployment required it.")
+    proposed: int = 0
+    confirmed: int = 0
+    disputed: int = 0
+    overturned: int = 0
+    unconfirmed: int = 0
 
 
 class ThresholdEvidence(BaseModel):
@@ -113,6 +131,10 @@ class PublishedRecord(BaseModel):
     threshold_evidence: ThresholdEvidence = Field(default_factory=ThresholdEvidence)
     faces_seen: int | None
     alerts: int
+    queue_items: int | None = Field(
+        default=None, description="Episodes: one per subject's repeat sightings."
+    )
+    two_person: TwoPersonCounts | None = None
     true_alerts: int
     false_alerts: int
     false_alerts_confirmed: int
@@ -210,6 +232,38 @@ def _tally(db: Session, deployment_id: int) -> dict[str, CategoryOutcomes]:
     return out
 
 
+def _two_person(db: Session, dep: Deployment) -> tuple[int, TwoPersonCounts]:
+    """Queue items and the verification of engagements, from the deployment's audit events."""
+    items: set[int] = set()
+    state: dict[int, str] = {}
+    outcome: dict[int, str | None] = {}
+    steps = {
+        Action.ENGAGEMENT_PROPOSED: "proposed",
+        Action.ENGAGEMENT_CONFIRMED: "confirmed",
+        Action.ENGAGEMENT_DISPUTED: "disputed",
+    }
+    for event in iter_events(db, deployment_id=dep.id):
+        d = details_of(event)
+        if event.action == Action.ALERT_CREATED and isinstance(d.get("episode_id"), int):
+            items.add(int(d["episode_id"]))  # type: ignore[arg-type]
+        elif event.action in steps and event.entity_id is not None:
+            state[int(event.entity_id)] = steps[Action(event.action)]
+        elif event.action == Action.EPISODE_DECIDED and event.entity_id is not None:
+            value = d.get("outcome")
+            outcome[int(event.entity_id)] = value if isinstance(value, str) else None
+    counts = TwoPersonCounts(required=dep.two_person, proposed=len(state))
+    for ep, where in state.items():
+        if where == "confirmed":
+            counts.confirmed += 1
+            if outcome.get(ep) == Outcome.NOT_THE_PERSON:
+                counts.overturned += 1
+        elif where == "disputed":
+            counts.disputed += 1
+        else:
+            counts.unconfirmed += 1
+    return len(items), counts
+
+
 def _evidence(db: Session, dep: Deployment) -> ThresholdEvidence:
     out = ThresholdEvidence(
         calibration_id=dep.calibration_id,
@@ -264,6 +318,7 @@ def compute_record(db: Session, deployment_id: int, *, now: datetime) -> Publish
         for key, value in r.model_dump(exclude={"category"}).items():
             total[key] += value
     false_alerts = total["false_confirmed"] + total["false_unconfirmed"]
+    queue_items, two_person = _two_person(db, dep)
     head = db.get(AuditHead, 1)
     thresholds = sorted({r.threshold for r in runs} or {dep.threshold})
     return PublishedRecord(
@@ -289,6 +344,8 @@ def compute_record(db: Session, deployment_id: int, *, now: datetime) -> Publish
         threshold_evidence=_evidence(db, dep),
         faces_seen=faces if runs else 0,
         alerts=total["alerts"],
+        queue_items=queue_items,
+        two_person=two_person,
         true_alerts=total["arrested"]
         + total["advised"]
         + total["no_further_action"]

@@ -15,6 +15,7 @@ def metadata() -> MetaData:
     import openlfr.audit.models
     import openlfr.calibrations.models
     import openlfr.deployments.models
+    import openlfr.episodes.models
     import openlfr.notify.models
     import openlfr.privacy.keys
     import openlfr.reports.publication

@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from openlfr.config.pipeline import PipelineConfig
 from openlfr.matching.decision import Decision, DecisionEngine, DecisionRules
+from openlfr.privacy.scene import scene_thumbnail
 from openlfr.stream.bestshot import Shot, TrackShots, quality_score, usable
 from openlfr.stream.schedule import DetectionSchedule
 from openlfr.stream.timing import StageTimer
@@ -161,6 +162,13 @@ class CameraPipeline:
             alerts = self._recognise(to_embed, now)
             if timer is not None:
                 timer("recognise", time.perf_counter() - mark)
+        if alerts:
+            # Only alerts get a scene thumbnail, obscured before it leaves this frame.
+            active = update.active
+            alerts = [
+                replace(a, scene=scene_thumbnail(frame.image, detections, active, a.track_id))
+                for a in alerts
+            ]
         self._engine.expire(frame.captured_at)
         self.sweep(now)
         if self.observer is not None:

@@ -60,6 +60,7 @@ def new_version(ctx: Ctx, base: WatchlistVersion) -> WatchlistVersion:
             reference=old.reference,
             name=old.name,
             category=old.category,
+            priority=old.priority,
             notes=old.notes,
             added_at=old.added_at,
             added_by=old.added_by,

@@ -70,6 +70,8 @@ class Subject(Base):
     reference: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(64))
+    # Queue priority, set from the category at enrolment (governance.category_priorities).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notes: Mapped[str] = mapped_column(Text, default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
     added_by: Mapped[str] = mapped_column(String(100))
@@ -146,6 +148,7 @@ class SubjectRead(_Schema):
     reference: str
     name: str | None
     category: str
+    priority: int = Field(default=0, description="Queue priority, from the category.")
     notes: str
     added_at: datetime
     added_by: str

@@ -236,6 +236,7 @@ def enrol_subject(
         reference=details.reference,
         name=details.name,
         category=details.category,
+        priority=policy.category_priorities.get(details.category, 0),
         notes=details.notes,
         added_at=ctx.now,
         added_by=ctx.actor.label,

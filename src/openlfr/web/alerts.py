@@ -1,8 +1,10 @@
-"""The live alert queue: page, one card per alert, claims ("taken") and two-click decisions.
+"""The live alert queue: page, one card per episode, claims ("taken") and two-click decisions.
 
 New alerts reach the page through the API's own stream (``/api/v1/alerts/stream``);
-this module adds what only consoles need: the card fragment (live crop beside the
-watchlist photo), claims, and a stream of claim and decision events.
+this module adds what only consoles need: the card fragment (the best live crop beside
+the watchlist photo, the scene, the other looks), claims, two-person verification, and a
+stream of claim, verification and decision events. A card is keyed on its episode's first
+alert, so claims and queue events stay per alert.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from openlfr.alert_records import service as alert_service
@@ -24,12 +25,16 @@ from openlfr.api.auth import Caller, need
 from openlfr.api.params import QueryRowId, RowId
 from openlfr.api.plane import ControlPlane
 from openlfr.api.watch import CredentialWatch
-from openlfr.deployments import service as deployments
 from openlfr.deployments.models import Deployment, DeploymentState
+from openlfr.episodes import decisions
+from openlfr.episodes import service as episodes
+from openlfr.episodes.models import EpisodeDecision, EpisodeDetail
+from openlfr.episodes.router import detail
+from openlfr.episodes.service import QueueOrder
 from openlfr.storage.context import Ctx
-from openlfr.storage.errors import Conflict
+from openlfr.storage.errors import Conflict, NotFound
 from openlfr.users.roles import Permission as P
-from openlfr.watchlist_records.models import ReferenceImage, Subject
+from openlfr.web import episode_cards as cards
 from openlfr.web.access import Page
 from openlfr.web.guard import Viewer, viewer_of
 from openlfr.web.live import ClaimRead, ConsoleHub, sse
@@ -42,7 +47,6 @@ Reader = Annotated[Caller, need(P.ALERTS_READ)]
 
 QUEUE_LIMIT = 50
 HISTORY_LIMIT = 10
-REFERENCE_PHOTOS = 3
 KEEPALIVE_S = 15.0
 
 
@@ -58,31 +62,8 @@ def plane_of(request: Request) -> ControlPlane:
     return plane
 
 
-@dataclass(frozen=True, slots=True)
-class AlertCard:
-    """Everything one card shows: the alert, who it may be, where it was seen."""
-
-    alert: AlertRecord
-    subject: Subject | None
-    photos: list[ReferenceImage]
-    deployment: Deployment
-    claim: ClaimRead | None
-
-    @property
-    def margin(self) -> float:
-        return self.alert.score - self.alert.threshold
-
-
-def _card(ctx: Ctx, alert: AlertRecord, claims: dict[int, ClaimRead]) -> AlertCard:
-    subject = None if alert.subject_id is None else ctx.db.get(Subject, alert.subject_id)
-    photos = [] if subject is None else list(subject.images[:REFERENCE_PHOTOS])
-    return AlertCard(
-        alert=alert,
-        subject=subject,
-        photos=photos,
-        deployment=deployments.get(ctx, alert.deployment_id),
-        claim=claims.get(alert.id),
-    )
+def _claims(request: Request, ctx: Ctx) -> dict[int, ClaimRead]:
+    return {c.alert_id: c for c in hub_of(request).claims(ctx.db)}
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -90,17 +71,26 @@ def queue_page(
     request: Request,
     viewer: QueueViewer,
     deployment_id: QueryRowId = None,
+    order: Annotated[QueueOrder, Query()] = QueueOrder.WAITING,
 ) -> Response:
-    """Pending alerts, newest first, and the last few decided; new ones arrive live."""
+    """Waiting episodes, oldest first (or by priority), and the last few decided; new
+    sightings join their card in place, new episodes join the end, live."""
     ctx = viewer.caller.ctx
-    claims = {c.alert_id: c for c in hub_of(request).claims(ctx.db)}
-    pending, total = alert_service.list_alerts(
-        ctx, offset=0, limit=QUEUE_LIMIT, deployment_id=deployment_id, pending_only=True
+    claims = _claims(request, ctx)
+    pending, total = episodes.list_episodes(
+        ctx,
+        offset=0,
+        limit=QUEUE_LIMIT,
+        deployment_id=deployment_id,
+        pending_only=True,
+        order=order,
     )
-    recent, _ = alert_service.list_alerts(
-        ctx, offset=0, limit=HISTORY_LIMIT + QUEUE_LIMIT, deployment_id=deployment_id
-    )
-    decided = [a for a in recent if a.adjudication is not None][:HISTORY_LIMIT]
+    newest = ctx.db.execute(
+        select(func.max(AlertRecord.id)).where(
+            *([AlertRecord.deployment_id == deployment_id] if deployment_id else [])
+        )
+    ).scalar_one()
+    decided = cards.recently_decided(ctx, deployment_id, HISTORY_LIMIT)
     live = list(
         ctx.db.execute(
             select(Deployment)
@@ -108,33 +98,40 @@ def queue_page(
             .order_by(Deployment.id)
         ).scalars()
     )
-    newest = max((a.id for a in recent), default=0)
     return render(
         request,
         "alerts.html",
         viewer,
         title="Alert queue",
-        cards=[_card(ctx, a, claims) for a in pending],
+        cards=[cards.card(ctx, ep, claims, viewer.user.id) for ep in pending],
         pending_total=total,
-        decided=decided,
+        decided=[cards.decided_row(ctx, ep) for ep in decided],
         live=live,
         deployment_id=deployment_id,
-        since_id=newest,
+        order=order,
+        since_id=newest or 0,
+        now=ctx.now,
     )
 
 
 @router.get("/alerts/{alert_id}/card", response_class=HTMLResponse)
 def card_fragment(request: Request, alert_id: RowId, viewer: QueueViewer) -> Response:
-    """One alert's card, for the queue to insert when the alert arrives (audited read)."""
+    """The card of the episode an alert belongs to, for the queue to insert or update when
+    the alert arrives (audited read)."""
     ctx = viewer.caller.ctx
     alert = alert_service.get(ctx, alert_id)
-    claims = {c.alert_id: c for c in hub_of(request).claims(ctx.db)}
+    if alert.episode_id is None:
+        raise NotFound(f"alert {alert_id} belongs to no episode")
+    ep = episodes.get(ctx, alert.episode_id)
+    if ep.decided_at is not None:
+        raise Conflict(f"episode {ep.id} was decided", code="already_adjudicated")
     return render(
         request,
         "_alert_card.html",
         viewer,
         title="Alert",
-        card=_card(ctx, alert, claims),
+        card=cards.card(ctx, ep, _claims(request, ctx), viewer.user.id),
+        now=ctx.now,
     )
 
 
@@ -206,6 +203,38 @@ def decide(
     # Background tasks run after the response, i.e. after the transaction committed.
     tasks.add_task(hub.announce, stored)
     return alert
+
+
+@router.post("/api/episodes/{episode_id}/decision", response_model=EpisodeDetail, status_code=201)
+def decide_episode(
+    request: Request,
+    episode_id: RowId,
+    body: EpisodeDecision,
+    caller: Adjudicator,
+    tasks: BackgroundTasks,
+) -> EpisodeDetail:
+    """One person's decision on an episode (see :mod:`openlfr.episodes.decisions`); every
+    console drops the card once it is decided, or shows its new verification state."""
+    ep = decisions.decide(
+        caller.ctx, episode_id, body, policy=plane_of(request).settings.governance
+    )
+    anchor = min(a.id for a in episodes.looks(caller.ctx, ep))
+    hub = hub_of(request)
+    if ep.decided_at is not None:
+        stored = hub.settled(
+            caller.ctx.db,
+            anchor,
+            decision=str(body.decision),
+            outcome=None if body.outcome is None else str(body.outcome),
+            by=cards.decided_by(caller.ctx, ep),
+        )
+    else:
+        stored = hub.verified(
+            caller.ctx.db, anchor, episode_id=ep.id, verification=str(ep.verification)
+        )
+    # Background tasks run after the response, i.e. after the transaction committed.
+    tasks.add_task(hub.announce, stored)
+    return detail(caller.ctx, episode_id)
 
 
 async def _events(hub: ConsoleHub, watch: CredentialWatch) -> AsyncIterator[bytes]:

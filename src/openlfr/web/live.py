@@ -12,7 +12,8 @@ changed (through :mod:`openlfr.notify.feed`).
 
 Events (``event:`` name, JSON ``data``): ``claims`` (all current claims, sent
 first on every connection, so a reconnecting console catches up), ``claim``,
-``release`` and ``settled`` (an alert was decided; consoles drop it).
+``release``, ``settled`` (an alert was decided; consoles drop it) and ``verify`` (an
+episode's two-person verification moved on; consoles show its new state).
 """
 
 from __future__ import annotations
@@ -70,14 +71,23 @@ class SettledEvent(BaseModel):
     by: str
 
 
+class VerifyEvent(BaseModel):
+    """Two-person verification of the episode anchored on ``alert_id`` changed."""
+
+    type: Literal["verify"] = "verify"
+    alert_id: int
+    episode_id: int
+    verification: str
+
+
 class ClaimsSnapshot(BaseModel):
     type: Literal["claims"] = "claims"
     claims: list[ClaimRead]
 
 
-ConsoleEvent = ClaimEvent | ReleaseEvent | SettledEvent | ClaimsSnapshot
-_STORED_EVENT: TypeAdapter[ClaimEvent | ReleaseEvent | SettledEvent] = TypeAdapter(
-    Annotated[ClaimEvent | ReleaseEvent | SettledEvent, Field(discriminator="type")]
+ConsoleEvent = ClaimEvent | ReleaseEvent | SettledEvent | VerifyEvent | ClaimsSnapshot
+_STORED_EVENT: TypeAdapter[ClaimEvent | ReleaseEvent | SettledEvent | VerifyEvent] = TypeAdapter(
+    Annotated[ClaimEvent | ReleaseEvent | SettledEvent | VerifyEvent, Field(discriminator="type")]
 )
 
 
@@ -90,7 +100,7 @@ class Stored:
     """A change written in a unit of work, to tell this process's consoles once it commits."""
 
     id: int
-    event: ClaimEvent | ReleaseEvent | SettledEvent
+    event: ClaimEvent | ReleaseEvent | SettledEvent | VerifyEvent
 
 
 @dataclass(eq=False)
@@ -190,8 +200,16 @@ class ConsoleHub:
         event = SettledEvent(alert_id=alert_id, decision=decision, outcome=outcome, by=by)
         return self._append(db, alert_id, event)
 
+    def verified(self, db: Session, alert_id: int, *, episode_id: int, verification: str) -> Stored:
+        """An episode's engagement was proposed or confirmed (in this unit of work)."""
+        event = VerifyEvent(alert_id=alert_id, episode_id=episode_id, verification=verification)
+        return self._append(db, alert_id, event)
+
     def _append(
-        self, db: Session, alert_id: int, event: ClaimEvent | ReleaseEvent | SettledEvent
+        self,
+        db: Session,
+        alert_id: int,
+        event: ClaimEvent | ReleaseEvent | SettledEvent | VerifyEvent,
     ) -> Stored:
         now = self._clock()
         row = QueueEvent(alert_id=alert_id, body=event.model_dump_json(), at=now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,16 @@ def _label(value: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _waited(value: timedelta) -> str:
+    """How long a queue item has waited: ``45 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    seconds = max(0, int(value.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -52,6 +62,7 @@ env.filters["when"] = _when
 env.filters["iso"] = _iso
 env.filters["label"] = _label
 env.filters["score"] = _score
+env.filters["waited"] = _waited
 env.globals["P"] = Permission
 
 

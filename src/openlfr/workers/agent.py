@@ -219,6 +219,7 @@ class WorkerAgent:
             track_id=item.track_id,
             captured_at=item.captured_at,
             crop=base64.b64encode(item.crop).decode(),
+            scene=None if item.scene is None else base64.b64encode(item.scene).decode(),
         )
         try:
             self.spool.put(delivery)

@@ -87,6 +87,11 @@ class AlertDelivery(_Wire):
     track_id: str = Field(max_length=64)
     captured_at: datetime
     crop: str = Field(description="Base64 of the encoded probe crop.")
+    scene: str | None = Field(
+        default=None,
+        max_length=400_000,
+        description="Base64 of a small scene thumbnail, obscured except the alerted face.",
+    )
 
 
 class AlertAck(_Wire):

@@ -159,6 +159,18 @@ async def put_preview(
         hub.preview.put_jpeg(deployment_id, camera, data)
 
 
+def _scene(text: str | None, plane: ControlPlane) -> bytes | None:
+    """The alert's scene thumbnail (a JPEG, obscured on the worker), checked like a crop."""
+    if text is None:
+        return None
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise InvalidInput("the scene is not base64", field="scene") from None
+    _check_picture(data, field="scene", max_bytes=_MAX_CROP_BYTES, formats=_JPEG, plane=plane)
+    return data
+
+
 @router.post("/workers/alerts", response_model=AlertAck)
 @upload
 def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: BackgroundTasks) -> AlertAck:
@@ -184,10 +196,16 @@ def deliver(body: AlertDelivery, caller: Worker, plane: Plane, tasks: Background
         captured_at=body.captured_at,
         crop=crop,
         uid=body.uid,
+        scene=_scene(body.scene, plane),
     )
     try:
         with ctx.db.begin_nested():
-            alert = alerts.ingest(ctx, item, mqtt_enabled=plane.recorder.mqtt_enabled)
+            alert = alerts.ingest(
+                ctx,
+                item,
+                mqtt_enabled=plane.recorder.mqtt_enabled,
+                episode_window=plane.recorder.episode_window,
+            )
     except IntegrityError:
         # Another delivery of the same uid committed first (PostgreSQL; SQLite serialises).
         again = alerts.find_by_uid(ctx, body.uid)

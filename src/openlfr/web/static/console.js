@@ -211,6 +211,7 @@ const Console = (() => {
         if (kind === "number") value = Number(raw);
         else if (kind === "bool") value = raw === "true";
         else if (kind === "int") value = parseInt(raw, 10);
+        else if (kind === "bool") value = raw === "true";
         else if (kind === "datetime") value = new Date(raw).toISOString();
         else if (kind === "date-end") value = new Date(`${raw}T23:59:59`).toISOString();
         else value = raw;

@@ -1,4 +1,7 @@
-// openlfr alert queue: live alerts (server-sent events), "taken" claims, two-click decisions.
+// openlfr alert queue: one card per episode (a person's repeat sightings), live (server-sent
+// events), "taken" claims, two-click decisions, two-person verification, keyboard shortcuts.
+// Cards never move under the operator: new looks join their card in place, new episodes
+// join the end.
 "use strict";
 
 (() => {
@@ -98,6 +101,10 @@
       claims.delete(id);
       markCard(cardOf(id));
     });
+    es.addEventListener("verify", (event) => {
+      const v = JSON.parse(event.data);
+      refreshDecide(cardOf(v.alert_id));
+    });
     es.addEventListener("settled", (event) => {
       const s = JSON.parse(event.data);
       claims.delete(s.alert_id);
@@ -110,24 +117,63 @@
   // ----- cards -------------------------------------------------------------------------
   const cardOf = (id) => document.getElementById(`alert-${id}`);
 
+  const episodeCard = (id) => queue.querySelector(`article.card[data-episode-id="${id}"]`);
+  const seenLooks = new Set();
+
+  async function fetchCard(alertId) {
+    // The card of the episode the alert belongs to; null if decided, purged or offline.
+    try {
+      const response = await fetch(`/console/alerts/${alertId}/card`, { credentials: "same-origin" });
+      if (response.redirected || response.status === 401) { Console.signInAgain(); return null; }
+      if (!response.ok) return null;
+      const template = document.createElement("template");
+      template.innerHTML = (await response.text()).trim();
+      return template.content.firstElementChild;
+    } catch (_) {
+      return null; // offline: the replay after reconnecting brings it again
+    }
+  }
+
+  // A new look of a person already in the queue: their card shows it where it is.
+  function mergeLooks(card, fresh) {
+    for (const part of ["faces", "summary", "looks"]) {
+      const old = card.querySelector(`[data-part="${part}"]`);
+      const next = fresh.querySelector(`[data-part="${part}"]`);
+      if (old && next) old.replaceWith(next);
+    }
+    Console.localTimes(card);
+    card.querySelectorAll("img").forEach(retryImage);
+    card.classList.add("updated");
+  }
+
+  // Verification moved on (someone proposed or confirmed): show the card's new decision part.
+  async function refreshDecide(card) {
+    if (!card) return;
+    const fresh = await fetchCard(card.dataset.alertId);
+    if (!fresh || !card.isConnected) return;
+    const old = card.querySelector('[data-part="decide"]');
+    const next = fresh.querySelector('[data-part="decide"]');
+    if (old && next) old.replaceWith(next);
+    card.dataset.stage = fresh.dataset.stage;
+    Console.localTimes(card);
+    markCard(card);
+  }
+
   async function onAlert(message, received) {
     lastId = Math.max(lastId, message.id);
-    if (cardOf(message.id)) return;
-    let html;
-    try {
-      const response = await fetch(`/console/alerts/${message.id}/card`, { credentials: "same-origin" });
-      if (response.redirected || response.status === 401) { Console.signInAgain(); return; }
-      if (!response.ok) return; // decided or purged meanwhile
-      html = await response.text();
-    } catch (_) {
-      return; // offline: the replay after reconnecting brings it again
-    }
-    if (cardOf(message.id)) return;
-    const template = document.createElement("template");
-    template.innerHTML = html.trim();
-    const card = template.content.firstElementChild;
+    if (seenLooks.has(message.id) || cardOf(message.id)) return;
+    seenLooks.add(message.id);
+    const card = await fetchCard(message.id);
     if (!card) return;
-    queue.prepend(card);
+    const existing = episodeCard(card.dataset.episodeId);
+    if (existing) {
+      mergeLooks(existing, card);
+      window.openlfrTimings.push({ id: message.id, episode: Number(card.dataset.episodeId), joined: true, received, inserted: now() });
+      cue(message, true);
+      return;
+    }
+    if (cardOf(card.dataset.alertId)) return;
+    queue.append(card); // the end of the queue: nothing above moves
     const inserted = now();
     Console.localTimes(card);
     markCard(card);
@@ -147,7 +193,7 @@
     });
     updateCount(1);
     noteLive(card);
-    cue(message);
+    cue(message, false);
   }
 
   // A deployment that went live after the page opened joins the list of live ones.
@@ -221,20 +267,23 @@
     card.querySelectorAll("[data-step1] button").forEach((b) => b.removeAttribute("aria-pressed"));
   }
 
-  function settle(card, id, decision, outcome, by) {
+  function settle(card, id, decision, outcome, by, verification) {
     // The console that decided hears of its own decision again from the stream: one row each.
-    if (decidedBody.querySelector(`tr[data-alert-id="${id}"]`)) {
+    const episode = card ? card.dataset.episodeId : `a${id}`;
+    if (decidedBody.querySelector(`tr[data-episode-id="${episode}"], tr[data-alert-id="${id}"]`)) {
       if (card) removeCard(card);
       return;
     }
     const label = (v) => (v ? v.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase()) : "—");
     const row = document.createElement("tr");
+    const looks = card ? card.querySelector("[data-looks]") : null;
     const cells = [
-      `#${id}`,
+      card ? `#${episode}` : "",
       card ? card.querySelector("h2").textContent.split(" — ")[0] : "",
-      card ? (card.querySelector("figcaption").textContent.split("·")[1] || "").trim() : "",
+      looks ? looks.textContent : "",
       label(decision),
       label(outcome),
+      label(verification || (card && card.dataset.stage !== "open" ? card.dataset.stage.replace("to_confirm", "disputed") : "")),
       by,
     ];
     for (const text of cells) {
@@ -242,12 +291,14 @@
       td.textContent = text;
       row.appendChild(td);
     }
+    row.dataset.episodeId = String(episode);
     row.dataset.alertId = String(id);
     decidedBody.prepend(row);
     if (card) removeCard(card);
   }
 
   function removeCard(card) {
+    if (!card.isConnected) return; // already gone (the stream and the reply both settle it)
     const hadFocus = card.contains(document.activeElement);
     const next = card.nextElementSibling || card.previousElementSibling;
     card.remove();
@@ -285,15 +336,28 @@
       } else if ("outcome" in button.dataset) {
         button.disabled = true; // click 2: record it
         const notes = card.querySelector("[data-notes]");
-        const alert = await Console.api("POST", `/console/api/alerts/${card.dataset.alertId}/decision`, {
-          decision: card.dataset.decision,
+        const decision = card.dataset.decision;
+        const ep = await Console.api("POST", `/console/api/episodes/${card.dataset.episodeId}/decision`, {
+          decision,
           outcome: button.dataset.outcome || null,
           notes: notes ? notes.value : "",
         });
-        const a = alert.adjudication;
-        announce(`Alert ${alert.id} recorded: ${a.decision.replaceAll("_", " ")}.`);
-        claims.delete(alert.id);
-        settle(card, alert.id, a.decision, a.outcome, a.decided_by_person || a.decided_by);
+        const id = Number(card.dataset.alertId);
+        claims.delete(id);
+        if (ep.decided_at) {
+          announce(`${ep.subject_reference}: recorded ${ep.decision.replaceAll("_", " ")}.`);
+          const by = [ep.proposed_by_person, ep.checked_by_person].filter(Boolean);
+          if (!by.length) by.push(me ? document.querySelector("header .who strong").textContent : "");
+          settle(card, id, ep.decision, button.dataset.outcome || null, by.join(" and "), ep.verification);
+        } else {
+          announce(ep.verification === "proposed"
+            ? `${ep.subject_reference}: engagement proposed. A second person must confirm it.`
+            : `${ep.subject_reference}: engagement confirmed. Act now, then record the outcome.`);
+          await refreshDecide(card);
+          const first = card.querySelector("[data-step1] button");
+          (first || card).focus();
+          Console.api("DELETE", `/console/api/alerts/${id}/claim`).catch(() => {});
+        }
       } else if ("cancel" in button.dataset) {
         hideStep2(card);
         claims.delete(Number(card.dataset.alertId));
@@ -316,6 +380,61 @@
     const cancel = card && card.querySelector("[data-step2]:not([hidden]) [data-cancel]");
     if (cancel) cancel.click();
   });
+
+  // ----- keyboard shortcuts (listed on the page) ------------------------------------------
+  function currentCard() {
+    const inside = document.activeElement && document.activeElement.closest("article.card");
+    return inside || queue.querySelector("article.card");
+  }
+
+  function focusCard(card) {
+    if (!card) return;
+    card.focus();
+    card.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
+    if (typing) return;
+    const key = event.key.toLowerCase();
+    const card = currentCard();
+    if (!card) return;
+    if (key === "j" || key === "k") {
+      const cards = [...queue.querySelectorAll("article.card")];
+      const at = cards.indexOf(card);
+      const inside = document.activeElement && document.activeElement.closest("article.card");
+      focusCard(inside ? cards[at + (key === "j" ? 1 : -1)] || card : card);
+      event.preventDefault();
+      return;
+    }
+    const pick = { e: "engaged", n: "not_engaged", x: "false_alert" }[key];
+    let button = null;
+    if (pick) button = card.querySelector(`[data-step1] [data-decision="${pick}"]:not(:disabled)`);
+    else if (/^[1-4]$/.test(key)) {
+      const group = card.querySelector("[data-step2]:not([hidden]) [data-for]:not([hidden])");
+      button = group ? group.querySelectorAll("button")[Number(key) - 1] : null;
+    }
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+
+  // ----- how long each card has waited ----------------------------------------------------
+  function waited(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+    return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+  }
+
+  setInterval(() => {
+    for (const el of queue.querySelectorAll("[data-waited]")) {
+      const since = Date.parse(el.dataset.since);
+      if (!Number.isNaN(since)) el.textContent = waited(Date.now() - since);
+    }
+  }, 1000);
 
   // ----- cues ----------------------------------------------------------------------------
   let audio = null;
@@ -351,9 +470,11 @@
     setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
-  function cue(message) {
-    if (soundOn) beep();
-    announce(`New alert: ${message.subject_reference}, camera ${message.camera}, score ${message.score.toFixed(2)}.`);
+  function cue(message, again) {
+    if (soundOn && !again) beep();
+    announce(again
+      ? `${message.subject_reference} seen again, camera ${message.camera}: added to their card.`
+      : `New alert: ${message.subject_reference}, camera ${message.camera}, score ${message.score.toFixed(2)}.`);
   }
 
   // Claims lapse on the server after a few minutes: drop lapsed ones here too.

@@ -1,0 +1,1 @@
+"""Alert episodes: repeat sightings of one subject as one queue item, decided together."""
