@@ -86,10 +86,45 @@ def upgrade() -> None:
         batch.create_unique_constraint(op.f("uq_alerts_scene_blob_id"), ["scene_blob_id"])
     with op.batch_alter_table("subjects") as batch:
         batch.add_column(sa.Column("priority", sa.Integer(), server_default="0", nullable=False))
+    _backfill_episodes()
     with op.batch_alter_table("deployments") as batch:
         batch.add_column(
             sa.Column("two_person", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
+
+
+def _backfill_episodes() -> None:
+    """Give every alert stored before episodes existed an episode of its own.
+
+    The queue lists episodes, so without this an upgrade would hide every alert
+    still waiting for a decision. Each earlier alert becomes its own item (decided
+    if it was): grouping them after the fact would merge looks an operator may
+    already have judged apart.
+    """
+    op.execute(
+        """
+        INSERT INTO alert_episodes (
+            deployment_id, subject_id, subject_reference, category, priority, opened_at,
+            first_seen_at, last_seen_at, looks, best_score, best_alert_id, cameras,
+            decided_at, decision
+        )
+        SELECT a.deployment_id, a.subject_id, a.subject_reference, COALESCE(s.category, ''), 0,
+               a.created_at, a.captured_at, a.captured_at, 1, a.score, a.id, a.camera,
+               j.decided_at, j.decision
+        FROM alerts a
+        LEFT JOIN subjects s ON s.id = a.subject_id
+        LEFT JOIN adjudications j ON j.alert_id = a.id
+        WHERE a.episode_id IS NULL
+        """
+    )
+    op.execute(
+        """
+        UPDATE alerts SET episode_id = (
+            SELECT e.id FROM alert_episodes e WHERE e.best_alert_id = alerts.id
+        )
+        WHERE episode_id IS NULL
+        """
+    )
 
 
 def downgrade() -> None:
