@@ -32,7 +32,7 @@ def photos(shared_data: Path) -> Path:
 
 @pytest.fixture
 def live(api: Api, photos: Path) -> Scenario:
-    return live_scenario(api, [photos / "obama_01.jpg"])
+    return live_scenario(api, [photos / "obama_01.jpg"], two_person=False)
 
 
 def _decided_alert(api: Api, s: Scenario, photos: Path) -> int:

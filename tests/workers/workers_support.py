@@ -43,6 +43,8 @@ LIVE_ENV = {
     "OPENLFR_PIPELINE__SOURCE__REALTIME": "true",
     "OPENLFR_PIPELINE__SOURCE__LOOP": "true",
     "OPENLFR_PIPELINE__DECISION__COOLDOWN_S": "0",
+    # As test_settings: these tests run deployments without a legal record.
+    "OPENLFR_AUTHORISATION__REQUIRED": "[]",
 }
 
 
