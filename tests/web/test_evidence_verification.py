@@ -42,7 +42,7 @@ def test_an_exported_pack_verifies_offline_and_an_altered_one_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     server = serve_console()
-    scene = LiveScene(server, pack)
+    scene = LiveScene(server, pack, two_person=False)  # one operator decides alone here
     scene.raise_alert()
     alert = server.ok("GET", "/alerts", Role.OPERATOR)["items"][0]["id"]
     decision = {"decision": "engaged", "outcome": "advised", "notes": "spoken to, released"}
