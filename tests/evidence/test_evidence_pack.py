@@ -7,13 +7,23 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from openlfr.api.testing import EXAMPLES, Api, Scenario, alert_input, live_scenario, probe_crop
+from openlfr.api.testing import (
+    EXAMPLES,
+    Api,
+    Scenario,
+    add_token,
+    add_user,
+    alert_input,
+    live_scenario,
+    probe_crop,
+)
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.audit.checkpoints import public_key_pem
@@ -245,3 +255,74 @@ def test_a_use_log_carries_its_chain_proof(api: Api, live: Scenario, photos: Pat
     # The header, every event of the JSON log, and the JSON export's own event.
     assert len(lines) == len(document["events"]) + 2 and "use_log_exported" in lines[-1]
     assert api.call("GET", f"/deployments/{dep}/use-log", OPERATOR).status_code == 403
+
+
+def test_a_two_person_episode_pack_carries_every_look_and_both_people(
+    api: Api, photos: Path
+) -> None:
+    s = live_scenario(api, [photos / "obama_01.jpg"], reference="WL-0002")
+    session = api.launcher.sessions[s.deployment_id]
+    heard: list[int] = []
+    api.plane.recorder.add_listener(lambda a: heard.append(a.id))
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    for n, (name, score) in enumerate([("obama_02.jpg", 0.66), ("obama_03.jpg", 0.71)]):
+        crop = probe_crop(api.plane.services.pack, photos / name)
+        at = t0 + timedelta(seconds=20 * n)
+        session.on_alert(
+            alert_input(
+                s.deployment_id,
+                s.camera,
+                s.subject_id,
+                crop,
+                score=score,
+                captured_at=at,
+                track_id=str(n),
+            )
+        )
+    first_look, second_look = heard[-2:]
+    [ep] = api.call("GET", "/episodes", OPERATOR, params={"pending": True}).json()["items"]
+    assert ep["looks"] == 2
+    second = {
+        "Authorization": "Bearer "
+        + add_token(api.plane, add_user(api.plane, "operator-2-svc", OPERATOR, password=None))
+    }
+    url = f"/api/v1/episodes/{ep['id']}/decision"
+    first = api.headers(OPERATOR)
+    assert api.client.post(url, headers=first, json={"decision": "engaged"}).status_code == 201
+    assert api.client.post(url, headers=second, json={"decision": "engaged"}).status_code == 201
+    done = api.client.post(url, headers=first, json={"decision": "engaged", "outcome": "advised"})
+    assert done.status_code == 201, done.text
+
+    r = api.call("GET", f"/alerts/{second_look}/evidence-pack", OFFICER)
+    assert r.status_code == 200, r.text
+    key = api.plane.checkpoints.key.public_key
+    report = verify_pack(r.content, key)
+    assert report.ok, report.problems
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(r.content)).read("manifest.json"))
+    assert [look["alert_id"] for look in manifest["looks"]] == [first_look, second_look]
+    assert f"images/look-{first_look}.png" in manifest["files"]
+    check = manifest["episode"]["verification"]
+    assert check["state"] == "confirmed"
+    assert check["proposed_by"] == "token:operator-svc"
+    assert check["checked_by"] == "token:operator-2-svc" and check["checked_decision"] == "engaged"
+    actions = [d["action"] for d in report.decisions]
+    assert actions[:2] == ["episode.engagement_proposed", "episode.engagement_confirmed"]
+    assert "episode.decided" in actions and "alert.adjudicated" in actions
+    assert {d["by"] for d in report.decisions} == {"token:operator-svc", "token:operator-2-svc"}
+
+    def other_look(m: dict[str, object]) -> None:
+        files = m["files"]
+        assert isinstance(files, dict)
+        files[f"images/look-{first_look}.png"] = "0" * 64
+
+    forged = verify_pack(_resealed(api, r.content, other_look), key)
+    assert not forged.ok and any(f"look-{first_look}" in p for p in forged.problems)
+
+    def confirmation_cut(m: dict[str, object]) -> None:
+        decisions = m["decisions"]
+        assert isinstance(decisions, list)
+        seq = decisions[1]["seq"]
+        m["chain_proof"] = [e for e in m["chain_proof"] if e["seq"] != seq]  # type: ignore[attr-defined]
+
+    cut = verify_pack(_resealed(api, r.content, confirmation_cut), key)
+    assert not cut.ok

@@ -154,10 +154,23 @@ def _print(file: Path, report: PackReport) -> None:
             f"{alert.get('threshold')})",
             highlight=False,
         )
-        for d in report.decisions:
+        episode = report.episode
+        if episode:
+            check = episode.get("verification")
+            state = check.get("state") if isinstance(check, dict) else None
+            cameras = episode.get("cameras")
+            names = ", ".join(str(c) for c in cameras) if isinstance(cameras, list) else ""
             stdout.print(
-                f"  decision (event {d.get('seq')}): {d.get('decision')} "
-                f"{d.get('outcome') or ''} by {d.get('by')} at {d.get('at')}",
+                f"  episode {episode.get('id')}: {episode.get('looks')} looks on "
+                f"{names}; two-person "
+                f"verification: {state or 'not used'}",
+                highlight=False,
+            )
+        for d in report.decisions:
+            who = d.get("person") or d.get("by")
+            stdout.print(
+                f"  decision (event {d.get('seq')}, {d.get('action')}): "
+                f"{d.get('decision') or ''} {d.get('outcome') or ''} by {who} at {d.get('at')}",
                 highlight=False,
             )
         for name, digest in report.files.items():

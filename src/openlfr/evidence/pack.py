@@ -5,10 +5,13 @@ The pack is a sealed zip (:mod:`openlfr.evidence.seal`) holding:
 * ``manifest.json``: format ``openlfr-evidence-pack/1``; the alert (camera, capture
   time, score, threshold, track, subject reference), its looks, the model and
   threshold with the calibration id and hash, every decision and who made it, the
+  alert's episode (its other looks and the two-person verification: who proposed,
+  who confirmed or disputed, when), the
   SHA-256 of every image, the audit events concerned, the chain proof (every
   event from the first concerned one up to a signed checkpoint), the checkpoint,
   and the checkpoint key's public PEM and fingerprint;
 * ``images/live-crop.<ext>``: the probe crop the camera sent;
+* ``images/look-<alert id>.<ext>``: the crop of each other look of the alert's episode;
 * ``images/reference-<n>.<ext>``: the subject's watchlist photos, while they exist.
 """
 
@@ -38,6 +41,8 @@ from openlfr.audit.checkpoints import (
 from openlfr.audit.models import AuditEvent
 from openlfr.audit.service import details_of
 from openlfr.deployments.models import Deployment
+from openlfr.episodes import service as episodes
+from openlfr.episodes.models import Episode
 from openlfr.evidence.events import event_json
 from openlfr.evidence.seal import seal
 from openlfr.storage.context import Ctx
@@ -62,6 +67,14 @@ _DEPLOYMENT_ACTIONS = (
     Action.URGENT_START,
     Action.SIGNAGE_CONFIRMED,
 )
+# The episode's events that are decisions: a two-person engagement is two of them, then the
+# decision that settles every look.
+_EPISODE_DECISIONS = (
+    Action.ENGAGEMENT_PROPOSED,
+    Action.ENGAGEMENT_CONFIRMED,
+    Action.ENGAGEMENT_DISPUTED,
+    Action.EPISODE_DECIDED,
+)
 
 Checkpointer = Callable[[str], Checkpoint]
 
@@ -74,9 +87,18 @@ class BuiltPack:
     events: int
 
 
-def concerned_events(ctx: Ctx, alert: AlertRecord) -> list[AuditEvent]:
-    """The alert's own events, its deployment's running events up to it, and its subject's."""
-    clauses = [(AuditEvent.entity_type == "alert") & (AuditEvent.entity_id == str(alert.id))]
+def concerned_events(
+    ctx: Ctx, alert: AlertRecord, looks: Sequence[AlertRecord] = ()
+) -> list[AuditEvent]:
+    """The alert's own events, its deployment's running events up to it, and its subject's;
+    with an episode, its events and every look's."""
+    ids = sorted({str(alert.id), *(str(look.id) for look in looks)})
+    clauses = [(AuditEvent.entity_type == "alert") & AuditEvent.entity_id.in_(ids)]
+    if alert.episode_id is not None:
+        clauses.append(
+            (AuditEvent.entity_type == episodes.ENTITY)
+            & (AuditEvent.entity_id == str(alert.episode_id))
+        )
     clauses.append(
         (AuditEvent.deployment_id == alert.deployment_id)
         & AuditEvent.action.in_([str(a) for a in _DEPLOYMENT_ACTIONS])
@@ -87,7 +109,10 @@ def concerned_events(ctx: Ctx, alert: AlertRecord) -> list[AuditEvent]:
         )
     rows = ctx.db.execute(select(AuditEvent).where(or_(*clauses)).order_by(AuditEvent.seq))
     found = list(rows.scalars())
-    created = next((e.seq for e in found if e.action == Action.ALERT_CREATED), None)
+    created = next(
+        (e.seq for e in found if e.action == Action.ALERT_CREATED and e.entity_id == str(alert.id)),
+        None,
+    )
     # Later uses of the deployment say nothing about this alert.
     return [
         e for e in found if e.entity_type != "deployment" or created is None or e.seq <= created
@@ -115,13 +140,14 @@ def _decisions(events: Sequence[AuditEvent]) -> list[dict[str, object]]:
     """Every decision on the alert, with who made it and when (from the log, not the row)."""
     out: list[dict[str, object]] = []
     for e in events:
-        if e.entity_type != "alert" or not (
-            e.action == Action.ALERT_ADJUDICATED or "confirm" in e.action or "verif" in e.action
-        ):
+        on_alert = e.entity_type == "alert" and e.action == Action.ALERT_ADJUDICATED
+        on_episode = e.entity_type == episodes.ENTITY and e.action in _EPISODE_DECISIONS
+        if not (on_alert or on_episode):
             continue
         out.append(
             {
                 "seq": e.seq,
+                "entity": f"{e.entity_type}:{e.entity_id}",
                 "action": e.action,
                 "at": e.at.astimezone(UTC).isoformat(),
                 "by": e.actor,
@@ -130,6 +156,36 @@ def _decisions(events: Sequence[AuditEvent]) -> list[dict[str, object]]:
             }
         )
     return out
+
+
+def _episode(ep: Episode | None) -> dict[str, object] | None:
+    """The queue item the alert was decided in, with its two-person verification."""
+    if ep is None:
+        return None
+
+    def at(value: datetime | None) -> str | None:
+        return None if value is None else value.astimezone(UTC).isoformat()
+
+    return {
+        "id": ep.id,
+        "first_seen_at": at(ep.first_seen_at),
+        "last_seen_at": at(ep.last_seen_at),
+        "cameras": ep.camera_list,
+        "looks": ep.looks,
+        "best_score": ep.best_score,
+        "decision": ep.decision,
+        "decided_at": at(ep.decided_at),
+        "verification": {
+            "state": ep.verification,
+            "proposed_by": ep.proposed_by,
+            "proposed_by_person": ep.proposed_by_person,
+            "proposed_at": at(ep.proposed_at),
+            "checked_by": ep.checked_by,
+            "checked_by_person": ep.checked_by_person,
+            "checked_decision": ep.checked_decision,
+            "checked_at": at(ep.checked_at),
+        },
+    }
 
 
 def build(
@@ -146,7 +202,11 @@ def build(
         raise NotFound(f"no alert with id {alert_id}")
     dep = ctx.db.get(Deployment, alert.deployment_id)
     assert dep is not None
-    concerned = concerned_events(ctx, alert)
+    ep = alert.episode
+    looks = [alert] if ep is None else episodes.looks(ctx, ep)
+    if all(look.id != alert.id for look in looks):
+        looks = [alert, *looks]
+    concerned = concerned_events(ctx, alert, looks)
     last = max(e.seq for e in concerned)
     cp = covering_checkpoint(checkpoint_file, key, ctx, last)
     if cp is None:
@@ -157,6 +217,24 @@ def build(
     files: dict[str, bytes] = {}
     crop = ctx.blobs.get(alert.crop_blob_id, CROP_BLOB)
     files[f"images/live-crop.{_EXT.get(alert.crop_media_type, 'bin')}"] = crop
+    look_entries: list[dict[str, object]] = []
+    for look in looks:
+        if look.id == alert.id:
+            name = f"images/live-crop.{_EXT.get(alert.crop_media_type, 'bin')}"
+        else:
+            name = f"images/look-{look.id}.{_EXT.get(look.crop_media_type, 'bin')}"
+            files[name] = ctx.blobs.get(look.crop_blob_id, CROP_BLOB)
+        look_entries.append(
+            {
+                "alert_id": look.id,
+                "file": name,
+                "captured_at": look.captured_at.astimezone(UTC).isoformat(),
+                "camera": look.camera,
+                "track_id": look.track_id,
+                "score": look.score,
+                "crop_sha256": look.crop_sha256,
+            }
+        )
     references: list[dict[str, object]] = []
     wl = ctx.db.get(WatchlistVersion, alert.watchlist_id)
     subject = None if alert.subject_id is None else ctx.db.get(Subject, alert.subject_id)
@@ -197,15 +275,9 @@ def build(
             "threshold": alert.threshold,
             "crop_sha256": alert.crop_sha256,
         },
-        # One look per alert today; an episode of repeat sightings adds its looks here.
-        "looks": [
-            {
-                "captured_at": alert.captured_at.astimezone(UTC).isoformat(),
-                "camera": alert.camera,
-                "score": alert.score,
-                "crop_sha256": alert.crop_sha256,
-            }
-        ],
+        # Every sighting of the alert's episode (the alert alone when it has none).
+        "looks": look_entries,
+        "episode": _episode(ep),
         "model": {"model_id": None if wl is None else wl.model_id},
         "threshold": {
             "value": alert.threshold,

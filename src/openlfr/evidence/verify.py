@@ -8,9 +8,11 @@ What holds when :func:`verify_pack` reports ``ok``:
 3. the chain: the proof's events link hash by hash up to a checkpoint signed by the
    key (an event cut out, altered or reordered fails);
 4. the claims: every event the manifest cites is in that proof; the alert's
-   creation event names the live crop's hash, score and subject; each decision is
-   the event it cites, by the person it names; each reference photo's hash was
-   recorded when the subject was enrolled.
+   creation event names the live crop's hash, score and subject, and each other
+   look's creation event its crop's hash; each decision (the alert's, or its
+   episode's: proposal, confirmation or dispute, final decision) is the event it
+   cites, by the person it names; each reference photo's hash was recorded when
+   the subject was enrolled.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class PackReport:
     notes: list[str] = field(default_factory=list)
     key_id: str | None = None
     alert: dict[str, object] = field(default_factory=dict)
+    episode: dict[str, object] = field(default_factory=dict)
     decisions: list[dict[str, object]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     checkpoint_seq: int | None = None
@@ -195,10 +198,22 @@ def _claims(
             report.problems.append("the subject is not the one the alert's creation recorded")
         if d.get("score") != round(float(str(report.alert.get("score"))), 6):
             report.problems.append("the score is not the one the alert's creation recorded")
+    _looks(manifest, events, report, alert_id)
+    episode = manifest.get("episode")
+    report.episode = episode if isinstance(episode, dict) else {}
+    # A decision is on the alert, one of its episode's looks, or that episode itself.
+    looks = manifest.get("looks")
+    entities = {("alert", alert_id)} | {
+        ("alert", str(look.get("alert_id")))
+        for look in (looks if isinstance(looks, list) else [])
+        if isinstance(look, dict)
+    }
+    if report.episode:
+        entities.add(("episode", str(report.episode.get("id"))))
     for decision in report.decisions:
         seq = decision.get("seq")
         event = events.get(seq) if isinstance(seq, int) else None
-        if event is None or event.content.entity_id != alert_id:
+        if event is None or (event.content.entity_type, event.content.entity_id) not in entities:
             report.problems.append(f"decision {decision.get('seq')} is not in the chain proof")
         elif event.content.actor != decision.get("by") or event.content.action != decision.get(
             "action"
@@ -216,6 +231,32 @@ def _claims(
             report.problems.append(f"{ref.get('file')}: not a photo recorded at enrolment")
         elif isinstance(ref, dict) and report.files.get(str(ref.get("file"))) != ref.get("sha256"):
             report.problems.append(f"{ref.get('file')}: its hash is not the one enrolled")
+
+
+def _looks(
+    manifest: dict[str, object], events: dict[int, StoredEvent], report: PackReport, alert_id: str
+) -> None:
+    """Each other look's crop is the one its own alert's creation recorded."""
+    looks = manifest.get("looks")
+    for look in looks if isinstance(looks, list) else []:
+        if not isinstance(look, dict) or str(look.get("alert_id")) == alert_id:
+            continue
+        created = next(
+            (
+                e
+                for e in events.values()
+                if e.content.action == Action.ALERT_CREATED
+                and e.content.entity_id == str(look.get("alert_id"))
+            ),
+            None,
+        )
+        digest = report.files.get(str(look.get("file")))
+        if created is None:
+            report.problems.append(f"look {look.get('alert_id')}: no creation event in the proof")
+        elif digest is None or _details(created).get("probe_sha256") != digest:
+            report.problems.append(
+                f"look {look.get('alert_id')}: its crop is not the one its creation recorded"
+            )
 
 
 def _images(details: dict[str, object]) -> list[dict[str, object]]:
