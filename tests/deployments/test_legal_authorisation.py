@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +27,8 @@ from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
 from openlfr.config.authorisation import AuthorisationConfig
 from openlfr.config.server import RetentionConfig
+from openlfr.reports.formats import records_csv
+from openlfr.reports.record import compute_record
 from openlfr.services import Services
 from openlfr.storage.engine import Database
 from openlfr.storage.errors import Conflict
@@ -182,6 +186,15 @@ def test_the_full_legal_record_goes_live(
         ]
     assert started[-1]["jurisdiction"] == jurisdiction
     assert started[-1]["authority_reference"] == "AUTH-77"
+    # The published record names the references a reader can look up, in JSON and CSV.
+    with api.plane.database.session() as db:
+        record = compute_record(db, dep, now=api.plane.clock.now())
+    assert record.authorisation.authority_reference == "AUTH-77"
+    assert record.authorisation.signage_confirmed_at is not None
+    [row] = csv.DictReader(io.StringIO(records_csv([record])))
+    assert row["authority_reference"] == "AUTH-77" and row["signage_confirmed_at"]
+    for name in ("impact_assessment_reference", "registration_reference"):
+        assert row[name] == (legal.get(name) or "")
 
 
 def test_a_category_outside_the_profile_is_refused(api: Api, photos: Path) -> None:
@@ -288,6 +301,9 @@ def test_a_refused_authorisation_stops_and_purges_at_once(api: Api, photos: Path
     with api.plane.database.session() as db:
         actions = [e.action for e in audit.iter_events(db, deployment_id=dep)]
     assert Action.AUTHORITY_REFUSED in actions and Action.DEPLOYMENT_REVOKED in actions
+    with api.plane.database.session() as db:
+        refused = compute_record(db, dep, now=api.plane.clock.now()).authorisation
+    assert refused.authority_refused_at is not None and refused.urgent_started_at is not None
     r = api.call("POST", f"/deployments/{dep}/authority", COMMANDER, json={"reference": "late"})
     assert r.status_code == 409
 

@@ -3,6 +3,8 @@ an engagement needs a second, different person (two-person verification) before 
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 from openlfr.api.testing import Api, Scenario, add_token, add_user, alert_input, live_scenario
 from openlfr.audit import service as audit
 from openlfr.audit.actions import Action
+from openlfr.reports.formats import records_csv
 from openlfr.reports.record import compute_record
 from openlfr.storage.context import Actor
 from openlfr.users.roles import Role
@@ -142,6 +145,10 @@ def test_an_engagement_needs_a_second_different_person(api: Api, live: Scenario)
     counts = record.two_person
     assert (counts.confirmed, counts.disputed, counts.overturned) == (1, 1, 1)
     assert counts.required and counts.unconfirmed == 0
+    [row] = csv.DictReader(io.StringIO(records_csv([record])))
+    assert (row["queue_items"], row["two_person_required"]) == ("2", "True")
+    assert (row["engagements_confirmed"], row["engagements_disputed"]) == ("1", "1")
+    assert row["engagements_overturned"] == "1"
 
 
 def test_without_two_person_verification_one_person_engages(api: Api) -> None:

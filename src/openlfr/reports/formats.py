@@ -31,6 +31,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "false_alerts_confirmed",
     "false_alerts_unconfirmed",
     "not_adjudicated",
+    "queue_items",
+    "two_person_required",
+    "engagements_confirmed",
+    "engagements_disputed",
+    "engagements_overturned",
+    "engagements_unconfirmed",
     "engagements",
     "arrests",
     "outcomes_by_category",
@@ -38,6 +44,14 @@ CSV_COLUMNS: tuple[str, ...] = (
     "false_alert_rate_per_alert",
     "name",
     "authorised_by",
+    "legal_basis_category",
+    "authority",
+    "authority_reference",
+    "authority_refused_at",
+    "impact_assessment_reference",
+    "registration_reference",
+    "signage_confirmed_at",
+    "urgent_started_at",
     "closed_at",
     "audit_head_seq",
     "audit_head_hash",
@@ -82,6 +96,17 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _two_person_cells(r: PublishedRecord) -> dict[str, object]:
+    tp = r.two_person
+    return {
+        "two_person_required": None if tp is None else tp.required,
+        "engagements_confirmed": None if tp is None else tp.confirmed,
+        "engagements_disputed": None if tp is None else tp.disputed,
+        "engagements_overturned": None if tp is None else tp.overturned,
+        "engagements_unconfirmed": None if tp is None else tp.unconfirmed,
+    }
+
+
 def records_csv(records: Sequence[PublishedRecord]) -> str:
     """A header and one row per deployment (empty cells where a value is not known)."""
     buffer = io.StringIO()
@@ -96,6 +121,8 @@ def records_csv(records: Sequence[PublishedRecord]) -> str:
             "calibration_id": r.threshold_evidence.calibration_id,
             "calibration_sha256": r.threshold_evidence.calibration_sha256,
             "threshold_override": r.threshold_evidence.override_reason,
+            **r.authorisation.model_dump(),
+            **_two_person_cells(r),
         }
         writer.writerow([_cell(values[c]) for c in CSV_COLUMNS])
     return buffer.getvalue()

@@ -80,6 +80,23 @@ class TwoPersonCounts(BaseModel):
     unconfirmed: int = 0
 
 
+class LegalAuthorisation(BaseModel):
+    """The deployment's legal conditions as recorded: references a reader can look up."""
+
+    legal_basis_category: str | None = None
+    authority: str | None = Field(default=None, description="The authorising authority.")
+    authority_reference: str | None = None
+    authority_recorded_at: datetime | None = None
+    authority_refused_at: datetime | None = None
+    impact_assessment_reference: str | None = None
+    registration_reference: str | None = None
+    signage_confirmed_at: datetime | None = None
+    urgent_started_at: datetime | None = Field(
+        default=None, description="Started before the authority's reference was recorded."
+    )
+    urgent_deadline: datetime | None = None
+
+
 class ThresholdEvidence(BaseModel):
     """What the threshold rested on: a stored calibration of the model, or an override."""
 
@@ -122,6 +139,7 @@ class PublishedRecord(BaseModel):
         default=None, description="The account that authorised it, as the audit log names it."
     )
     authorised_at: datetime | None
+    authorisation: LegalAuthorisation = Field(default_factory=LegalAuthorisation)
     closed_at: datetime | None
     periods_of_use: int
     duration_hours: float
@@ -335,6 +353,18 @@ def compute_record(db: Session, deployment_id: int, *, now: datetime) -> Publish
         authorised_by=person_by_id(db, dep.authorised_by_id, dep.authorised_by),
         authorised_by_account=dep.authorised_by,
         authorised_at=dep.authorised_at,
+        authorisation=LegalAuthorisation(
+            legal_basis_category=dep.legal_basis_category,
+            authority=dep.authority,
+            authority_reference=dep.authority_reference,
+            authority_recorded_at=dep.authority_recorded_at,
+            authority_refused_at=dep.authority_refused_at,
+            impact_assessment_reference=dep.impact_assessment_reference,
+            registration_reference=dep.registration_reference,
+            signage_confirmed_at=dep.signage_confirmed_at,
+            urgent_started_at=dep.urgent_started_at,
+            urgent_deadline=dep.urgent_deadline,
+        ),
         closed_at=dep.closed_at,
         periods_of_use=len(runs),
         duration_hours=round(seconds / 3600, 4),
