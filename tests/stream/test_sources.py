@@ -124,8 +124,11 @@ def test_a_file_read_fast_is_stamped_in_the_past_on_its_own_timeline(
     assert stills == pytest.approx([opened_at - 1.0 + 0.2 * i for i in range(5)])
 
 
-def test_realtime_keeps_only_the_newest_frame_when_behind(synthetic_clip: Path) -> None:
-    config = SourceConfig(realtime=True)
+@pytest.mark.parametrize("depth", [1, 3])
+def test_realtime_keeps_only_the_newest_frames_when_behind(
+    synthetic_clip: Path, depth: int
+) -> None:
+    config = SourceConfig(realtime=True, buffer_frames=depth)
     held = []
     with open_source(parse_source(str(synthetic_clip)), config) as source:
         frames = []
@@ -143,7 +146,7 @@ def test_realtime_keeps_only_the_newest_frame_when_behind(synthetic_clip: Path) 
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert stats.dropped > 0
     assert stats.decoded == 50 and stats.delivered + stats.dropped == stats.decoded
-    assert max(held) <= 1  # never a backlog
+    assert max(held) <= depth  # never a backlog beyond the buffer
 
 
 def test_loop_restarts_a_file(synthetic_clip: Path) -> None:
@@ -217,6 +220,23 @@ def test_newest_frame_slot_counts_what_it_replaces() -> None:
     assert last is not None and last.seq == 5  # what was waiting is still delivered
     with pytest.raises(EndOfSource):
         slot.get(0.01)
+
+
+def test_a_deeper_slot_absorbs_a_stall_and_then_drops_the_oldest() -> None:
+    slot = NewestFrameSlot(depth=3)
+
+    def raw(i: int) -> _Raw:
+        return _Raw(i, float(i), lambda: np.zeros((1, 1, 3), np.uint8))
+
+    for i in range(3):  # a stall of three frame intervals: nothing lost
+        slot.put(raw(i), wait=False)
+    assert slot.dropped == 0 and slot.held == 3
+    slot.put(raw(3), wait=False)  # still behind: the oldest goes
+    assert slot.dropped == 1
+    got = [slot.get(0.01) for _ in range(3)]
+    assert [g.seq for g in got if g is not None] == [1, 2, 3]  # in capture order
+    with pytest.raises(ValueError):
+        NewestFrameSlot(depth=0)
 
 
 def test_stop_ends_a_reader_waiting_on_a_looping_source(synthetic_clip: Path) -> None:

@@ -25,6 +25,17 @@ class SourceConfig(_Strict):
     loop: bool = Field(
         default=False, description="Start a file or folder again when it ends (demonstrations)."
     )
+    buffer_frames: int = Field(
+        default=4,
+        ge=1,
+        le=25,
+        description=(
+            "Frames a live camera may hold waiting for the pipeline. More than one absorbs a "
+            "short stall (a burst of new faces, an alert being sealed) without dropping "
+            "frames; when the pipeline stays behind the oldest waiting frame is dropped, so a "
+            "frame waits at most this many frame intervals (4 at 25 fps: 160 ms)."
+        ),
+    )
     folder_fps: float = Field(
         default=5.0,
         gt=0.0,

@@ -6,6 +6,7 @@ import abc
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,17 +82,22 @@ class _Raw:
 
 
 class NewestFrameSlot:
-    """Holds at most one frame between the decoder and the pipeline.
+    """Holds at most ``depth`` frames between the decoder and the pipeline.
 
-    ``put(wait=False)`` replaces an unread frame and counts it dropped, so a
-    slow pipeline always gets the newest frame and never a backlog;
-    ``put(wait=True)`` waits until the reader took the previous frame (files
-    read as fast as the pipeline goes, where every frame counts).
+    ``put(wait=False)`` into a full slot drops the oldest waiting frame and counts
+    it, so a pipeline that stays behind always gets recent frames and never a
+    growing backlog; ``put(wait=True)`` waits for room (files read as fast as the
+    pipeline goes, where every frame counts). A depth above one absorbs a short
+    stall (a burst of new faces to embed, an alert being sealed) without losing
+    frames: each frame waits at most ``depth`` frame intervals.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = 1) -> None:
+        if depth < 1:
+            raise ValueError("a frame slot holds at least one frame")
         self._cond = threading.Condition()
-        self._item: _Raw | None = None
+        self._items: deque[_Raw] = deque()
+        self._depth = depth
         self._closed = False
         self.dropped = 0
 
@@ -99,22 +105,23 @@ class NewestFrameSlot:
         """Offer a frame; False if the slot was closed meanwhile."""
         with self._cond:
             if wait:
-                while self._item is not None and not self._closed:
+                while len(self._items) >= self._depth and not self._closed:
                     self._cond.wait()
             if self._closed:
                 return False
-            if self._item is not None:
+            while len(self._items) >= self._depth:
+                self._items.popleft()
                 self.dropped += 1
-            self._item = item
+            self._items.append(item)
             self._cond.notify_all()
             return True
 
     def get(self, timeout: float | None) -> _Raw | None:
-        """The waiting frame; None after ``timeout`` s; EndOfSource once closed and empty."""
+        """The oldest waiting frame; None after ``timeout`` s; EndOfSource once closed and empty."""
         with self._cond:
-            if self._item is None and not self._closed:
+            if not self._items and not self._closed:
                 self._cond.wait(timeout)
-            item, self._item = self._item, None
+            item = self._items.popleft() if self._items else None
             if item is None and self._closed:
                 raise EndOfSource
             self._cond.notify_all()
@@ -126,14 +133,14 @@ class NewestFrameSlot:
             self._cond.notify_all()
 
     def clear(self) -> None:
-        """Drop the waiting frame, if any (it is not counted: nobody will ask for it)."""
+        """Drop the waiting frames, if any (not counted: nobody will ask for them)."""
         with self._cond:
-            self._item = None
+            self._items.clear()
             self._cond.notify_all()
 
     @property
     def held(self) -> int:
-        return 0 if self._item is None else 1
+        return len(self._items)
 
 
 class FrameSource(abc.ABC):
@@ -150,7 +157,7 @@ class FrameSource(abc.ABC):
         self.spec = spec
         self.config = config
         self._clock = clock
-        self._slot = NewestFrameSlot()
+        self._slot = NewestFrameSlot(config.buffer_frames)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = SourceState.CREATED
@@ -241,7 +248,7 @@ class FrameSource(abc.ABC):
 
     @property
     def held_frames(self) -> int:
-        """Frames waiting in memory for the pipeline (0 or 1)."""
+        """Frames waiting in memory for the pipeline (at most ``source.buffer_frames``)."""
         return self._slot.held
 
     def stats(self) -> SourceStats:
