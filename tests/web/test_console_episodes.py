@@ -177,6 +177,7 @@ def test_an_engagement_is_actionable_only_once_a_second_operator_confirms(
         sign_in(page, server.base, PEOPLE[Role.AUDITOR][0])
         page.goto(f"{server.base}/console/deployments/{scene.deployment_id}/record")
         expect(page.locator("#two-person-counts")).to_contain_text("1 confirmed, 0 disputed")
+        expect(page.locator("#record-authority")).to_be_visible()  # the legal record, stated
         assert _axe(page) == []
     finally:
         context.close()
