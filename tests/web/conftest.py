@@ -19,6 +19,7 @@ from openlfr.services import Services
 from openlfr.storage.engine import Database
 from openlfr.storage.testing import _sqlite_template
 from openlfr.vision.pack import ModelPack
+from openlfr.workers.hub import WorkerHub
 
 __all__ = ["_sqlite_template"]
 
@@ -49,12 +50,13 @@ def serve_console(
     """Starts the app under uvicorn on a free local port, on its own home and SQLite file.
 
     ``live=True`` runs the real live pipeline behind deployments' "start";
+    ``workers=True`` the hub's worker launcher (tests report for the workers);
     otherwise a fake launcher that runs no camera (tests raise alerts themselves).
     Extra keyword arguments are settings sections.
     """
     stack = ExitStack()
 
-    def serve(*, live: bool = False, **sections: Any) -> ConsoleServer:
+    def serve(*, live: bool = False, workers: bool = False, **sections: Any) -> ConsoleServer:
         path = tmp_path / "openlfr.db"
         path.write_bytes(_sqlite_template.read_bytes())
         database = Database(f"sqlite:///{path}")
@@ -63,7 +65,13 @@ def serve_console(
         services = Services(test_settings(tmp_path / "home", database, **sections))
         services.__dict__["pack"] = pack  # models load once per test session
         services.__dict__["database"] = database
-        launcher: PipelineLauncher = default_launcher(services) if live else FakeLauncher()
+        launcher: PipelineLauncher = (
+            default_launcher(services)
+            if live
+            else WorkerHub(preview=services.preview)
+            if workers
+            else FakeLauncher()
+        )
         app = create_app(services=services, launcher=launcher, background=False)
         base = stack.enter_context(serve_in_thread(app))
         plane = app.state.plane

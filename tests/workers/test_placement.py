@@ -95,3 +95,35 @@ def test_a_deployment_ends_when_every_camera_has_ended() -> None:
         beat("a", done, CameraHealth(deployment_id=4, name="cam-1", state="failed", error="gone"))
     )
     assert ended.wait(5) and reasons == ["cam-0 ended; cam-1 failed (gone)"]
+
+
+def test_a_camera_dropping_frames_beyond_the_limit_is_an_alarm_until_it_keeps_up() -> None:
+    tick = Tick()
+    alarms: list[tuple[int, str, str]] = []
+    hub = WorkerHub(
+        stale_s=10,
+        stall_s=15,
+        drop_limit=0.05,
+        drop_window_s=30,
+        clock=tick,
+        on_alarm=lambda d, c, s, e: alarms.append((d, c, s)),
+    )
+    session = hub.launch(plan(1), lambda _: None, lambda _: None)
+    hub.sync(beat("a"))
+
+    def report(frames: int, dropped: int) -> None:
+        health = running("cam-0", frames).model_copy(update={"dropped_frames": dropped})
+        hub.sync(beat("a", health))
+
+    report(0, 0)
+    for n in range(1, 7):  # 25 fps offered, 20 processed: 20% dropped
+        tick.t += 5
+        report(100 * n, 25 * n)
+    (status,) = session.status()
+    assert status.state == "dropping" and "20%" in (status.error or "")
+    assert alarms == [(4, "cam-0", "dropping")]
+    assert [s.state for _, s in hub.alarms()] == ["dropping"]
+    for n in range(7, 15):  # it keeps up again: the window forgets the drops
+        tick.t += 5
+        report(100 * 6 + 125 * (n - 6), 25 * 6)
+    assert session.status()[0].state == "running" and hub.alarms() == []

@@ -67,7 +67,8 @@ env.globals["P"] = Permission
 
 
 def _camera_alarms(request: Request) -> list[str]:
-    """Cameras of live deployments that are stalled, failed, unassigned or spooling full."""
+    """Cameras of live deployments that are stalled, failed, unassigned, dropping frames
+    beyond the limit or spooling full."""
     plane = getattr(request.app.state, "plane", None)
     hub = getattr(plane, "worker_hub", None)
     if hub is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 TERMINAL = frozenset({"ended", "failed"})
 # States a camera is in when it needs someone's attention (an alarm on the console).
-ALARMS = frozenset({"stalled", "failed", "spool_full", "unassigned"})
+ALARMS = frozenset({"stalled", "failed", "spool_full", "unassigned", "dropping"})
+# Fewer frames than this offered in the drop window say nothing about a drop rate.
+_MIN_FRAMES_FOR_RATE = 50
 
 
 @dataclass(slots=True)
@@ -43,6 +46,9 @@ class _Camera:
     # Counters of earlier worker processes (a restart starts them from zero again).
     carried: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     pid: int | None = None
+    # (when, frames processed, frames dropped) at each heartbeat within the drop window,
+    # counted across worker restarts.
+    samples: deque[tuple[float, int, int]] = field(default_factory=deque)
 
 
 @dataclass(slots=True)
@@ -94,6 +100,8 @@ class WorkerHub:
         stale_s: a worker not heard from for this long no longer holds its cameras
             (they go to another worker if there is one) and they show as stalled.
         stall_s: a running camera whose frame count has not moved for this long is stalled.
+        drop_limit: a running camera that dropped more than this share of its frames over
+            the last ``drop_window_s`` is ``dropping`` (an alarm): it is not keeping up.
         on_alarm: told (deployment, camera, state, error) when a camera enters an alarm state.
         clock: monotonic seconds.
     """
@@ -103,12 +111,16 @@ class WorkerHub:
         *,
         stale_s: float = 10.0,
         stall_s: float = 15.0,
+        drop_limit: float = 0.05,
+        drop_window_s: float = 30.0,
         on_alarm: Alarm | None = None,
         clock: Callable[[], float] = time.monotonic,
         preview: PreviewHub | None = None,
     ) -> None:
         self._stale_s = stale_s
         self._stall_s = stall_s
+        self._drop_limit = drop_limit
+        self._drop_window_s = drop_window_s
         self.on_alarm = on_alarm
         self._clock = clock
         self._lock = threading.Lock()
@@ -208,7 +220,22 @@ class WorkerHub:
         state = cam.health.state
         if state == "running" and now - cam.frames_changed_at > self._stall_s:
             return "stalled", f"no frame for {now - cam.frames_changed_at:.0f} s"
+        share = self._drop_share(cam)
+        if state == "running" and share is not None and share > self._drop_limit:
+            return "dropping", (
+                f"dropped {share:.0%} of its frames in the last {self._drop_window_s:.0f} s "
+                f"(limit {self._drop_limit:.0%}): the worker is not keeping up"
+            )
         return state, cam.health.error
+
+    @staticmethod
+    def _drop_share(cam: _Camera) -> float | None:
+        """Dropped frames as a share of the frames offered over the samples kept."""
+        if len(cam.samples) < 2:
+            return None
+        (_, f0, d0), (_, f1, d1) = cam.samples[0], cam.samples[-1]
+        offered = (f1 - f0) + (d1 - d0)
+        return None if offered < _MIN_FRAMES_FOR_RATE else (d1 - d0) / offered
 
     # -- the workers' side ---------------------------------------------------------------
 
@@ -282,6 +309,11 @@ class WorkerHub:
         cam.pid = pid
         cam.health = health
         cam.heard_at = now
+        f, _, _, _, dr = cam.carried
+        cam.samples.append((now, f + health.frames, dr + health.dropped_frames))
+        # Keep the newest sample at or before the window's start, so the window is covered.
+        while len(cam.samples) > 2 and cam.samples[1][0] <= now - self._drop_window_s:
+            cam.samples.popleft()
 
     def _place(self, asker: str, now: float) -> None:
         alive = {w for w, seen in self._workers.items() if now - seen.heard_at <= self._stale_s}
