@@ -85,6 +85,7 @@ def test_a_dropping_camera_or_a_full_spool_is_an_alarm_on_every_page(
         expect(banner).to_contain_text("camera cam-1: spool_full (500 waiting)")
     finally:
         context.close()
+    server.plane.wait_for_alarms()  # recorded once each sync request has committed
     with server.plane.work(Actor.system("test")) as ctx:
         alarms = [
             audit.details_of(e)

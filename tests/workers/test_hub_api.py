@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from openlfr.api.testing import EXAMPLES, Api, live_scenario, probe_crop
+from openlfr.audit import service as audit
+from openlfr.audit.actions import Action
+from openlfr.storage.context import Actor
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
 
@@ -133,3 +136,25 @@ def test_metrics_count_deliveries_and_name_no_subject(
     for secret in ("WL-0001", "obama", "wanted_on_warrant"):
         assert secret not in text
     assert hub_api.call("GET", "/metrics", None).status_code == 401
+
+
+def test_an_alarm_raised_during_a_sync_reaches_the_audit_log(hub_api: Api, live: Any) -> None:
+    # The sync request holds the database's write lock (SQLite) while the hub judges the
+    # cameras: an alarm recorded on that thread waited on the lock until it timed out.
+    assert hub_api.call("POST", "/workers/sync", Role.WORKER, json=heartbeat()).status_code == 200
+    full = {
+        "deployment_id": live.deployment_id,
+        "name": live.camera,
+        "state": "spool_full",
+        "error": "500 alerts waiting",
+    }
+    r = hub_api.call("POST", "/workers/sync", Role.WORKER, json=heartbeat(cameras=[full]))
+    assert r.status_code == 200, r.text
+    hub_api.plane.wait_for_alarms()
+    with hub_api.plane.work(Actor.system("test")) as ctx:
+        alarms = [
+            audit.details_of(e)
+            for e in audit.iter_events(ctx.db, deployment_id=live.deployment_id)
+            if e.action == Action.CAMERA_ALARM
+        ]
+    assert alarms == [{"state": "spool_full", "error": "500 alerts waiting"}]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -94,8 +95,13 @@ class ControlPlane:
         )
         # Where the launcher is the workers' hub, its routes serve the workers.
         self.worker_hub = launcher if isinstance(launcher, WorkerHub) else None
+        # Alarms are raised inside a worker's sync request, whose transaction holds SQLite's
+        # write lock: recorded on that thread, each would wait for the lock until it timed
+        # out, stalling every alert delivery meanwhile. One thread records them, in order,
+        # once the request has committed.
+        self._alarm_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarms")
         if self.worker_hub is not None:
-            self.worker_hub.on_alarm = self._camera_alarm
+            self.worker_hub.on_alarm = self._queue_camera_alarm
         self.checkpoints = CheckpointPublisher(
             self.settings,
             self.database,
@@ -128,6 +134,23 @@ class ControlPlane:
         for alert in rows:
             if self.alerts_seen.first(alert.id):
                 self.broker.publish(AlertMessage.of(alert))
+
+    def _queue_camera_alarm(
+        self, deployment_id: int, camera: str, state: str, error: str | None
+    ) -> None:
+        self._alarm_writer.submit(self._camera_alarm_logged, deployment_id, camera, state, error)
+
+    def wait_for_alarms(self, timeout: float = 60.0) -> None:
+        """Return once every camera alarm raised so far is on the audit log."""
+        self._alarm_writer.submit(lambda: None).result(timeout)
+
+    def _camera_alarm_logged(
+        self, deployment_id: int, camera: str, state: str, error: str | None
+    ) -> None:
+        try:
+            self._camera_alarm(deployment_id, camera, state, error)
+        except Exception:  # the hub's log still has it (WorkerHub logs every alarm)
+            log.exception("camera alarm of deployment %s not recorded", deployment_id)
 
     def _camera_alarm(self, deployment_id: int, camera: str, state: str, error: str | None) -> None:
         """A camera stalled, failed or filled its spool: on the audit log (the console and the
@@ -169,6 +192,7 @@ class ControlPlane:
             self.checkpoints.start()
 
     def stop(self) -> None:
+        self._alarm_writer.shutdown(wait=True)
         self.feed.stop()
         self.broker.close()
         self.live.shutdown()

@@ -46,6 +46,7 @@ class _Camera:
     # Counters of earlier worker processes (a restart starts them from zero again).
     carried: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     pid: int | None = None
+    process_heard_at: float = 0.0
     # (when, frames processed, frames dropped) at each heartbeat within the drop window,
     # counted across worker restarts.
     samples: deque[tuple[float, int, int]] = field(default_factory=deque)
@@ -102,6 +103,8 @@ class WorkerHub:
         stall_s: a running camera whose frame count has not moved for this long is stalled.
         drop_limit: a running camera that dropped more than this share of its frames over
             the last ``drop_window_s`` is ``dropping`` (an alarm): it is not keeping up.
+        drop_grace_s: drops in a worker process's first seconds (models warming up) do
+            not count.
         on_alarm: told (deployment, camera, state, error) when a camera enters an alarm state.
         clock: monotonic seconds.
     """
@@ -113,6 +116,7 @@ class WorkerHub:
         stall_s: float = 15.0,
         drop_limit: float = 0.05,
         drop_window_s: float = 30.0,
+        drop_grace_s: float = 15.0,
         on_alarm: Alarm | None = None,
         clock: Callable[[], float] = time.monotonic,
         preview: PreviewHub | None = None,
@@ -121,6 +125,7 @@ class WorkerHub:
         self._stall_s = stall_s
         self._drop_limit = drop_limit
         self._drop_window_s = drop_window_s
+        self._drop_grace_s = drop_grace_s
         self.on_alarm = on_alarm
         self._clock = clock
         self._lock = threading.Lock()
@@ -306,9 +311,14 @@ class WorkerHub:
             )
         if cam.health is None or health.frames != cam.health.frames or cam.pid != pid:
             cam.frames_changed_at = now
+        if cam.pid != pid:
+            cam.process_heard_at = now
+            cam.samples.clear()
         cam.pid = pid
         cam.health = health
         cam.heard_at = now
+        if now - cam.process_heard_at < self._drop_grace_s:
+            return
         f, _, _, _, dr = cam.carried
         cam.samples.append((now, f + health.frames, dr + health.dropped_frames))
         # Keep the newest sample at or before the window's start, so the window is covered.
