@@ -12,10 +12,21 @@ from typing import Any
 import httpx
 import pytest
 from typer.testing import CliRunner
-from web_support import DOCS_ENV, DOCS_IMAGES, LiveScene, ServeConsole, new_page, publish
+from web_support import (
+    DOCS_ENV,
+    DOCS_IMAGES,
+    ConsoleServer,
+    LiveScene,
+    ServeConsole,
+    new_page,
+    publish,
+)
 
 from openlfr.audit.checkpoints import public_key_pem
 from openlfr.cli import app as cli
+from openlfr.storage.context import Actor
+from openlfr.users import service as users
+from openlfr.users.models import TokenCreate, UserCreate
 from openlfr.users.roles import Role
 from openlfr.vision.pack import ModelPack
 
@@ -34,6 +45,20 @@ def _terminal(commands: list[tuple[str, str]]) -> str:
     )
 
 
+def _second_operator_token(server: ConsoleServer) -> str:
+    """An API token of a second operator (a service account: people hold no tokens)."""
+    with server.plane.work(Actor.system("test")) as ctx:
+        second = users.create(
+            ctx,
+            UserCreate(
+                username="operator-2-setup", display_name="Second operator", role=Role.OPERATOR
+            ),
+            server.plane.passwords,
+        )
+        _, token = users.create_token(ctx, second, TokenCreate(name="test", expires_days=None))
+    return token
+
+
 def test_an_exported_pack_verifies_offline_and_an_altered_one_does_not(
     browser: Any,
     serve_console: ServeConsole,
@@ -42,11 +67,21 @@ def test_an_exported_pack_verifies_offline_and_an_altered_one_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     server = serve_console()
-    scene = LiveScene(server, pack, two_person=False)  # one operator decides alone here
+    scene = LiveScene(server, pack)  # two-person verification, the default
     scene.raise_alert()
-    alert = server.ok("GET", "/alerts", Role.OPERATOR)["items"][0]["id"]
-    decision = {"decision": "engaged", "outcome": "advised", "notes": "spoken to, released"}
-    server.ok("POST", f"/alerts/{alert}/adjudication", Role.OPERATOR, json=decision)
+    first = server.ok("GET", "/alerts", Role.OPERATOR)["items"][0]
+    alert, episode = first["id"], first["episode_id"]
+    # One operator proposes engaging, a second confirms, the first records the outcome.
+    decide = f"{server.base}/api/v1/episodes/{episode}/decision"
+    proposer = {"Authorization": f"Bearer {server.tokens[Role.OPERATOR]}"}
+    confirmer = {"Authorization": f"Bearer {_second_operator_token(server)}"}
+    for headers, body in [
+        (proposer, {"decision": "engaged"}),
+        (confirmer, {"decision": "engaged"}),
+        (proposer, {"decision": "engaged", "outcome": "advised", "notes": "spoken to"}),
+    ]:
+        r = httpx.post(decide, headers=headers, json=body, timeout=60)
+        assert r.status_code == 201, r.text
     r = server.call("GET", f"/alerts/{alert}/evidence-pack", Role.AUTHORISING_OFFICER)
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     packed = tmp_path / f"evidence-alert-{alert}.zip"
@@ -65,6 +100,8 @@ def test_an_exported_pack_verifies_offline_and_an_altered_one_does_not(
     ok = runner.invoke(cli, ["evidence", "verify", packed.name, "--public-key", key.name])
     assert ok.exit_code == 0, ok.output
     assert "verified" in ok.output and "decision" in ok.output and "live-crop" in ok.output
+    assert "two-person verification: confirmed" in ok.output
+    assert "engagement_proposed" in ok.output and "engagement_confirmed" in ok.output
     bad = runner.invoke(cli, ["evidence", "verify", altered.name, "--public-key", key.name])
     assert bad.exit_code == 1 and "NOT verified" in bad.output
     assert not (tmp_path / "complaints-body" / "openlfr.db").exists()

@@ -143,6 +143,9 @@ def verify(
         raise typer.Exit(1)
 
 
+PROPOSED = str(Action.ENGAGEMENT_PROPOSED)
+
+
 def _print(file: Path, report: PackReport) -> None:
     out = stdout if report.ok else stderr
     alert = report.alert
@@ -161,16 +164,19 @@ def _print(file: Path, report: PackReport) -> None:
             cameras = episode.get("cameras")
             names = ", ".join(str(c) for c in cameras) if isinstance(cameras, list) else ""
             stdout.print(
-                f"  episode {episode.get('id')}: {episode.get('looks')} looks on "
+                f"  episode {episode.get('id')}: {episode.get('looks')} "
+                f"look{'' if episode.get('looks') == 1 else 's'} on "
                 f"{names}; two-person "
                 f"verification: {state or 'not used'}",
                 highlight=False,
             )
         for d in report.decisions:
             who = d.get("person") or d.get("by")
+            # A proposal's event names no decision: it is the first person's "engage".
+            what = d.get("decision") or ("engaged" if d.get("action") == PROPOSED else "")
             stdout.print(
                 f"  decision (event {d.get('seq')}, {d.get('action')}): "
-                f"{d.get('decision') or ''} {d.get('outcome') or ''} by {who} at {d.get('at')}",
+                f"{what} {d.get('outcome') or ''} by {who} at {d.get('at')}",
                 highlight=False,
             )
         for name, digest in report.files.items():
