@@ -153,8 +153,8 @@ class ControlPlane:
             log.exception("camera alarm of deployment %s not recorded", deployment_id)
 
     def _camera_alarm(self, deployment_id: int, camera: str, state: str, error: str | None) -> None:
-        """A camera stalled, failed or filled its spool: on the audit log (the console and the
-        API show it from the hub's live state)."""
+        """A camera stalled, failed, dropped frames beyond the limit or filled its spool: on the
+        audit log (the console and the API show it from the hub's live state)."""
         with self.work(Actor.system("hub")) as ctx:
             audit.record(
                 ctx,
